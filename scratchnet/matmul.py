@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['neuron', 'check_matmul', 'matmul_loops', 'time_it', 'matmul_python', 'dense_python', 'matmul_elementwise']
 
-# %% ../nbs/00_matmul.ipynb #db927414
+# %% ../nbs/00_matmul.ipynb #01ef6429
 import torch
 from torch import tensor
 
-# %% ../nbs/00_matmul.ipynb #4fc9d0b3
+# %% ../nbs/00_matmul.ipynb #e27d9959
 def _shape(t): return tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
 
 def neuron(x, w, b):
@@ -20,7 +20,7 @@ def neuron(x, w, b):
         raise ValueError(f"neuron: x and w must be 1-D and the same length, got shapes {_shape(x)} and {_shape(w)}")
     return ((x * w).sum() + b).clamp_min(0.)
 
-# %% ../nbs/00_matmul.ipynb #4598fea4
+# %% ../nbs/00_matmul.ipynb #c472579f
 def check_matmul(a, b, name):
     "Validate the operands of a matmul variant called `name`; return the shapes `(ar, ac), (br, bc)`."
     if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor):
@@ -37,7 +37,7 @@ def _new_result(a, b, ar, bc):
     "Zeros of shape `(ar, bc)` with torch's promoted dtype of `a` and `b`, on their device."
     return torch.zeros(ar, bc, dtype=torch.result_type(a, b), device=a.device)
 
-# %% ../nbs/00_matmul.ipynb #f0c3846b
+# %% ../nbs/00_matmul.ipynb #6ecd1232
 def matmul_loops(a, b):
     "Multiply 2-D tensors `a` and `b` with three Python loops (the slowest honest way)."
     (ar, ac), (br, bc) = check_matmul(a, b, 'matmul_loops')
@@ -47,14 +47,14 @@ def matmul_loops(a, b):
             for k in range(ac): c[i, j] += a[i, k] * b[k, j]
     return c
 
-# %% ../nbs/00_matmul.ipynb #27482179
+# %% ../nbs/00_matmul.ipynb #e1534433
 def time_it(f, *args, min_run_time=0.2):
     "Median seconds per call of `f(*args)`, measured by `torch.utils.benchmark` with all of torch's threads."
     from torch.utils import benchmark
     timer = benchmark.Timer(stmt='f(*args)', globals={'f': f, 'args': args}, num_threads=torch.get_num_threads())
     return timer.blocked_autorange(min_run_time=min_run_time).median
 
-# %% ../nbs/00_matmul.ipynb #f23ceaeb
+# %% ../nbs/00_matmul.ipynb #11eca499
 def _check_rows(m, name, arg):
     "Validate a list-of-lists matrix; return its number of columns (0 for an empty matrix)."
     if not isinstance(m, (list, tuple)) or not all(isinstance(r, (list, tuple)) for r in m):
@@ -82,7 +82,7 @@ def dense_python(x, w, b):
         raise ValueError(f"dense_python: bias has {len(b)} entries but the layer has {len(out[0])} outputs")
     return [[v + bj for v, bj in zip(row, b)] for row in out]
 
-# %% ../nbs/00_matmul.ipynb #4d510ad7
+# %% ../nbs/00_matmul.ipynb #c7af95f3
 def matmul_elementwise(a, b):
     "Multiply 2-D tensors `a` and `b`, replacing the inner loop with an elementwise row × column product."
     (ar, ac), (br, bc) = check_matmul(a, b, 'matmul_elementwise')
