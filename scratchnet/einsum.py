@@ -10,7 +10,7 @@ __all__ = ['matmul_einsum', 'einsum', 'matmul_scratch_einsum', 'matmul_numba', '
 import functools, importlib.util, math, string
 import torch
 import matplotlib.pyplot as plt
-from .matmul import check_matmul, _new_result, time_it, matmul_loops, matmul_elementwise, matmul_python
+from .matmul import check_matmul, _new_result, time_it, compare_speed, format_bench, matmul_loops, matmul_elementwise, matmul_python
 from .broadcasting import broadcast_shapes, matmul_broadcast
 
 # %% ../nbs/02_einsum.ipynb #4448a33b
@@ -215,9 +215,6 @@ def bench_einsum(quick=False):
     res = []
     for name, spec, sa, sb in cases:
         a, b = torch.randn(sa, generator=g), torch.randn(sb, generator=g)
-        ours, ref = [], []
-        for _ in range(1 if quick else 3):             # alternate the two, keep the best of each: less noise
-            ours.append(time_it(einsum, spec, a, b, min_run_time=0.05 if quick else 0.2))
-            ref.append(time_it(torch.einsum, spec, a, b, min_run_time=0.05 if quick else 0.2))
-        res.append(dict(name=name, ours=min(ours), reference=min(ref), ratio=min(ours) / min(ref), target=2.0))
+        res.append(compare_speed(name, lambda: einsum(spec, a, b), lambda: torch.einsum(spec, a, b), target=2.0,
+                                 reps=1 if quick else 3, min_run_time=0.05 if quick else 0.2))
     return res
