@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Set up and check scratchnet with nothing installed but Python.
 
-    python3 dev.py lab     # create .venv, install everything, open the notebooks in JupyterLab
-    python3 dev.py test    # create .venv, install everything, run the test suite (what CI runs first)
-    python3 dev.py setup   # only create/update .venv
+    python3 dev.py lab          # create .venv, install everything, open the notebooks in JupyterLab
+    python3 dev.py test         # create .venv, install everything, run the whole test suite (exactly what CI runs)
+    python3 dev.py test --fast  # the same without the two slow real-client checks below (about a minute)
+    python3 dev.py setup        # only create/update .venv
 
-Slower checks with real clients, which CI (.ci/run) adds with `python3 dev.py test --all`:
+The whole suite: nbdev_clean and nbdev_export leave no diff, README.md is in sync with nbs/index.ipynb, pytest on
+tests/, nbdev_test on every notebook, then the two real-client checks, which also run on their own:
 
     python3 dev.py e2e     # every notebook run in JupyterLab in Chromium (tests/e2e); screenshots in artifacts/e2e
     python3 dev.py wheel   # build the wheel, install it in a fresh venv, use it from outside the repo (tests/wheel)
-    python3 dev.py test --e2e --wheel    # the test suite plus both (--all is the same)
 
 Environment: SCRATCHNET_VENV (default .venv) picks the virtual environment, SCRATCHNET_TORCH
 (default torch==2.13.0) the PyTorch requirement that is installed *before* anything else, so that
@@ -109,7 +110,7 @@ def test(e2e=False, wheel=False):
         'README': run(PY, 'tools/make_readme.py', '--check', check=False).returncode == 0,
     }
     fast_tests = [p for p in (ROOT / 'tests').rglob('test_*.py') if E2E_DIR not in p.parents] if (ROOT / 'tests').is_dir() else []
-    if fast_tests:   # the browser test is slow: it runs only with --e2e
+    if fast_tests:   # the browser test is slow: it runs in its own step (run_e2e)
         results['pytest'] = run(PY, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests', f'--ignore={E2E_DIR.relative_to(ROOT)}',
                                 check=False).returncode == 0
     passed, failed = run_notebook_tests()
@@ -128,11 +129,11 @@ def lab():
 
 def main():
     cmd, opts = (sys.argv[1] if len(sys.argv) > 1 else ''), sys.argv[2:]
-    bad_opts = set(opts) - {'--e2e', '--wheel', '--all'} if cmd == 'test' else opts if cmd != 'lab' else ()
+    bad_opts = set(opts) - {'--fast'} if cmd == 'test' else opts if cmd != 'lab' else ()
     if cmd not in ('setup', 'test', 'lab', 'e2e', 'wheel') or bad_opts:
         print(__doc__); return 2
     setup()
-    if cmd == 'test': return test(e2e=bool({'--e2e', '--all'} & set(opts)), wheel=bool({'--wheel', '--all'} & set(opts)))
+    if cmd == 'test': return test(e2e='--fast' not in opts, wheel='--fast' not in opts)
     if cmd == 'e2e': return 0 if run_e2e() else 1
     if cmd == 'wheel': return 0 if run_wheel_check() else 1
     if cmd == 'lab': lab()
