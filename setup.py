@@ -8,9 +8,8 @@ cfg = cfg['DEFAULT']
 
 def _split(key): return cfg.get(key, '').split()
 
-_licenses = {'apache2': ('Apache Software License 2.0', 'OSI Approved :: Apache Software License')}
+_licenses = {'apache2': 'Apache-2.0'}     # settings.ini's nbdev name -> the SPDX expression packaging expects
 _statuses = ['1 - Planning', '2 - Pre-Alpha', '3 - Alpha', '4 - Beta', '5 - Production/Stable']
-lic_name, lic_classifier = _licenses[cfg['license']]
 
 setuptools.setup(
     name=cfg['lib_name'],
@@ -19,11 +18,11 @@ setuptools.setup(
     keywords=cfg['keywords'],
     author=cfg['author'],
     author_email=cfg['author_email'],
-    license=lic_name,
+    license=_licenses[cfg['license']],
+    license_files=['LICENSE'],
     url=cfg['git_url'],
     classifiers=[f"Development Status :: {_statuses[int(cfg['status']) - 1]}",
                  f"Intended Audience :: {cfg['audience'].title()}",
-                 f"License :: {lic_classifier}",
                  f"Natural Language :: {cfg['language'].title()}",
                  "Programming Language :: Python :: 3"],
     packages=setuptools.find_packages(include=[cfg['lib_path'], cfg['lib_path'] + '.*']),

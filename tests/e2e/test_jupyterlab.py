@@ -3,7 +3,8 @@
 For each notebook in nbs/ (index included: it has a code cell that readers run too) the test opens it in JupyterLab,
 waits for the kernel (retrying a slow first start), clicks Run > Run All Cells, waits for the kernel to go idle,
 saves, and asserts that every code cell ran and that no output is an error. It also asserts that widgets rendered
-(01, 03, 10) and that plots rendered as images (02, 03, 07), and, in every notebook, that each widget and PNG output
+(01, 03, 10) and answer when used (typing a shape, clicking ReLU, checking a quiz answer), that plots rendered as
+images (02, 03, 07), and, in every notebook, that each widget and PNG output
 the kernel sent is on the page. A screenshot of each notebook, the executed notebooks,
 the server log and a timing summary land in artifacts/e2e/ (or $SCRATCHNET_E2E_ARTIFACTS).
 
@@ -127,6 +128,33 @@ def _unrendered(page, saved):
         if shown < sent: problems.append(f"{sent} {what} in the outputs, but only {shown} rendered on the page")
     return problems
 
+def _wait_for(check, what, timeout=45):
+    "Poll `check()` until it is truthy; fail with `what` after `timeout` seconds."
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check(): return
+        time.sleep(0.3)
+    raise AssertionError(f"widget did not respond within {timeout} s: {what}")
+
+def _interact(page, n):
+    "Use the notebook's widget as a learner would, and check that the kernel answers with a redrawn output."
+    root = page.locator(f'.{WIDGETS[n]}').first
+    root.scroll_into_view_if_needed()
+    if n == '01':      # type a shape that clashes with (4,): the table must say so, and the picture must go away
+        box = root.locator('.widget-text input').first
+        box.fill('(2, 3)')
+        _wait_for(lambda: 'cannot broadcast' in root.inner_text(), "typing (2, 3) into 'shape a' did not show the clash")
+    elif n == '03':    # switch the activation to ReLU: the plot must be redrawn with a new title
+        img = root.locator('img').first
+        before = img.get_attribute('src')
+        root.locator('button', has_text='ReLU').first.click()
+        _wait_for(lambda: img.get_attribute('src') != before, "clicking ReLU did not redraw the plot")
+    elif n == '10':    # answer question 13 wrongly and press Check: a red cross with its reason must appear
+        root.locator('select').first.select_option(index=12)
+        root.locator('.widget-text input').first.fill('banana')
+        root.locator('button', has_text='Check').first.click()
+        _wait_for(lambda: '✗ Question 13' in root.inner_text(), "Check on a wrong answer to Q13 showed no ✗ result")
+
 def test_checked_notebooks_exist():
     "The widget and plot checks below must each match a notebook: a renamed or missing notebook fails here, loudly."
     present = {_num(nb) for nb in NOTEBOOKS}
@@ -155,6 +183,9 @@ def test_notebook_runs_in_jupyterlab(lab, nb):
             if not info['widgets']: problems.append(f"no widget rendered (looked for {sel})")
             broken = page.locator('.jp-OutputArea-output', has_text='Error displaying widget').count()
             if broken: problems.append(f"{broken} widget outputs say 'Error displaying widget'")
+            if info['widgets'] and not broken:
+                try: _interact(page, n); info['interaction'] = 'ok'
+                except AssertionError as e: problems.append(str(e))
         if n in PLOTS:
             info['images'] = page.locator('.jp-OutputArea-output img').count()
             if not info['images']: problems.append("no plot rendered (no <img> in any output)")
