@@ -215,6 +215,6 @@ def bench_conv_step(quick=False, device=None, bs=64):
             ref = simple_cnn(img, conv=Conv2dRef).to(dev)
         ref.load_state_dict(ours.state_dict())
         rows.append(compare_speed(f"CNN step, {img}×{img} images, batch {bs}", lambda: _train_step(ours, x, y),
-                                  lambda: _train_step(ref, x, y), target=3.0, reps=2 if quick else 3,
+                                  lambda: _train_step(ref, x, y), target=3.0, reps=3,
                                   min_run_time=0.05 if quick else 0.3))
     return rows

@@ -216,5 +216,5 @@ def bench_einsum(quick=False):
     for name, spec, sa, sb in cases:
         a, b = torch.randn(sa, generator=g), torch.randn(sb, generator=g)
         res.append(compare_speed(name, lambda: einsum(spec, a, b), lambda: torch.einsum(spec, a, b), target=2.0,
-                                 reps=1 if quick else 3, min_run_time=0.05 if quick else 0.2))
+                                 reps=3, min_run_time=0.05 if quick else 0.2))
     return res

@@ -109,5 +109,5 @@ def bench_train_step(quick=False, batch_sizes=(256, 1024), device=None, lr=1e-4)
             name = f"784→50→1, batch {bs}" + (" + x.g" if with_xg else "")
             rows.append(compare_speed(name, lambda: train_step_hand(hand, x, y, lr, with_xg),
                                       lambda: train_step_autograd(ref, xr, y, lr), target=1.0,
-                                      reps=2 if quick else 3, min_run_time=0.05 if quick else 0.3))
+                                      reps=3, min_run_time=0.05 if quick else 0.3))
     return rows
