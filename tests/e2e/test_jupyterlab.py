@@ -2,7 +2,7 @@
 
 For each notebook in nbs/ (index included: it has a code cell that readers run too) the test opens it in JupyterLab,
 waits for the kernel (retrying a slow first start), clicks Run > Run All Cells, waits for the kernel to go idle,
-saves, and asserts that every code cell ran and that no output is an error. It also asserts that widgets rendered
+saves, and asserts that every code cell ran and that no output is an error or a write to stderr (a warning). It also asserts that widgets rendered
 (01, 03, 10) and answer when used (typing a shape, clicking ReLU, checking a quiz answer), that plots rendered as
 images (02, 03, 07), and, in every notebook, that each widget and PNG output
 the kernel sent is on the page. A screenshot of each notebook, the executed notebooks,
@@ -105,7 +105,7 @@ def _save(page, server, nb):
     raise AssertionError(f"{nb}: saving the notebook from the browser did not update the file within 60 s")
 
 def _errors(saved):
-    "Describe every error output, and every code cell that never ran (Run All stops after an error or a dead kernel)."
+    "Describe every error or stderr output, and every code cell that never ran (Run All stops after an error or a dead kernel)."
     problems = []
     for i, cell in enumerate(saved['cells']):
         if cell['cell_type'] != 'code' or not ''.join(cell['source']).strip(): continue
@@ -113,6 +113,8 @@ def _errors(saved):
             if o['output_type'] == 'error':
                 tb = re.sub(r'\x1b\[[0-9;]*m', '', '\n'.join(o.get('traceback', []))[-1500:])
                 problems.append(f"cell {i}: {o['ename']}: {o['evalue']}\n{tb}")
+            if o.get('name') == 'stderr':       # warnings land here: a fresh kernel must print none, full-size cells too
+                problems.append(f"cell {i} wrote to stderr (a warning?): {''.join(o.get('text', ''))[:500]}")
         if cell.get('execution_count') is None: problems.append(f"cell {i} did not run")
     return problems
 
