@@ -5,6 +5,7 @@
     python3 dev.py test         # create .venv, install everything, run the whole test suite (exactly what CI runs)
     python3 dev.py test --fast  # the same without the two slow real-client checks below (about a minute)
     python3 dev.py setup        # only create/update .venv
+    python3 dev.py outputs [NB] # run notebooks (default: all) top to bottom and save their outputs, cleaned, for commit
 
 The whole suite: nbdev_clean and nbdev_export leave no diff, README.md is in sync with nbs/index.ipynb, pytest on
 tests/, nbdev_test on every notebook, then the two real-client checks, which also run on their own:
@@ -86,9 +87,11 @@ def run_notebook_tests():
 
 E2E_DIR = ROOT / 'tests' / 'e2e'
 
+def _e2e_artifacts(): return Path(os.environ.get('SCRATCHNET_E2E_ARTIFACTS', ROOT / 'artifacts' / 'e2e')).resolve()
+
 def run_e2e():
     "Every notebook in JupyterLab in Chromium (tests/e2e); print where the screenshots are. True when it passed."
-    artifacts = Path(os.environ.get('SCRATCHNET_E2E_ARTIFACTS', ROOT / 'artifacts' / 'e2e')).resolve()
+    artifacts = _e2e_artifacts()
     t0 = time.time()
     rc = run(PY, '-m', 'pytest', '-v', '-rs', '-p', 'no:cacheprovider', E2E_DIR.relative_to(ROOT), check=False,
              env={**os.environ, 'SCRATCHNET_E2E_ARTIFACTS': str(artifacts)}).returncode
@@ -116,7 +119,9 @@ def test(e2e=False, wheel=False):
     passed, failed = run_notebook_tests()
     results['nbdev_test'] = failed == 0
     if wheel: results['wheel'] = run_wheel_check()
-    if e2e: results['e2e'] = run_e2e()
+    if e2e:
+        results['e2e'] = run_e2e()
+        results['committed outputs'] = run(PY, 'tools/nb_outputs.py', '--compare', _e2e_artifacts() / 'executed', check=False).returncode == 0
     print("checks: " + ', '.join(f"{k} {'ok' if v else 'FAILED'}" for k, v in results.items()) + f" ({time.time() - t0:.0f} s)")
     print(f"notebooks: {passed} passed, {failed} failed")
     return 0 if all(results.values()) else 1
@@ -130,12 +135,14 @@ def lab():
 def main():
     cmd, opts = (sys.argv[1] if len(sys.argv) > 1 else ''), sys.argv[2:]
     bad_opts = set(opts) - {'--fast'} if cmd == 'test' else opts if cmd != 'lab' else ()
-    if cmd not in ('setup', 'test', 'lab', 'e2e', 'wheel') or bad_opts:
+    if cmd == 'outputs': bad_opts = [o for o in opts if not o.endswith('.ipynb')]
+    if cmd not in ('setup', 'test', 'lab', 'e2e', 'wheel', 'outputs') or bad_opts:
         print(__doc__); return 2
     setup()
     if cmd == 'test': return test(e2e='--fast' not in opts, wheel='--fast' not in opts)
     if cmd == 'e2e': return 0 if run_e2e() else 1
     if cmd == 'wheel': return 0 if run_wheel_check() else 1
+    if cmd == 'outputs': return run(PY, 'tools/nb_outputs.py', *opts, check=False).returncode
     if cmd == 'lab': lab()
     return 0
 

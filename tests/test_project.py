@@ -4,11 +4,15 @@
 - the home page (nbs/index.ipynb, hence the README) lists every notebook, and nothing that does not exist;
 - every module in scratchnet/ was generated from a notebook that exists;
 - every third-party package that a module imports at import time is declared in settings.ini's requirements;
-- the console script declared in settings.ini resolves to a function.
+- the console script declared in settings.ini resolves to a function;
+- every notebook's Colab cell installs exactly this project (tools/colab_cell.py), and the package metadata, the README
+  and the Colab cells agree on the distribution name; no notebook keeps widget state.
 """
 import ast, configparser, importlib, json, re, sys
 from pathlib import Path
 import pytest
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'tools'))
+import colab_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = configparser.ConfigParser(delimiters=['='])
@@ -24,8 +28,8 @@ def _src(cell): return ''.join(cell['source'])
 def test_notebook_layout(nb):
     cells = _cells(nb)
     first, last = _src(cells[0]), _src(cells[-1])
-    assert cells[0]['cell_type'] == 'code' and '#| hide' in first and '[ -e /content ]' in first and 'pip install' in first, \
-        f"{nb.name}: the first cell must be the hidden Colab install cell"
+    assert cells[0]['cell_type'] == 'code' and first == colab_cell.cell_source(), \
+        f"{nb.name}: the first cell must be the hidden Colab install cell of tools/colab_cell.py (run that script)"
     assert any(c['cell_type'] == 'markdown' and _src(c).lstrip().startswith('# ') for c in cells[:3]), f"{nb.name}: no '# title' near the top"
     assert any(re.match(r'#\s*\|\s*default_exp\s+\w+', _src(c)) for c in cells), f"{nb.name}: no `#| default_exp` cell"
     assert '#| hide' in last and 'nbdev_export()' in last, f"{nb.name}: the last cell must be the hidden `nbdev.nbdev_export()` cell"
@@ -71,3 +75,28 @@ def test_console_scripts_resolve():
         name, target = s.split('=')
         module, func = target.split(':')
         assert callable(getattr(importlib.import_module(module), func)), f"console script {name}: {target} is not callable"
+
+def test_distribution_name_agrees():
+    "settings.ini names the distribution; setup.py, the Colab cells and the README install that name and nothing else."
+    dist, git_url = CFG['lib_name'], CFG['git_url']
+    assert dist != 'scratchnet', "the package index's `scratchnet` belongs to an unrelated project: use our own distribution name"
+    assert CFG['lib_path'] == 'scratchnet', "the import package stays scratchnet/"
+    assert colab_cell.install_spec() == f"{dist} @ git+{git_url}"
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    assert f"pip install {dist}" in readme or f'"{dist} @ git+{git_url}"' in readme, f"the README never shows how to install {dist}"
+    everything = [('README.md', readme)] + [(nb.name, _src(c)) for nb in sorted((ROOT / 'nbs').glob('*.ipynb')) for c in _cells(nb)]
+    for name, text in everything:
+        for m in re.finditer(r'pip install ([^\n`#]*)', text):
+            args = [a for a in re.findall(r'"[^"]*"|\S+', m.group(1)) if not a.startswith('-')]
+            for a in args[:1]:   # the package named first (prose may follow it)
+                a = a.strip('"\'')
+                ok = a in (dist, '.', f"{dist} @ git+{git_url}", 'torch', f"{dist}[teach]", f"{dist}[dev]", 'numba') or a.startswith(('torch', './', 'dist/', '.[')) or not re.match(r'[A-Za-z]', a)
+                assert ok, f"{name}: `pip install {m.group(1)}` names {a!r}, which is not this project's distribution"
+
+def test_no_widget_state_in_git():
+    for nb in sorted((ROOT / 'nbs').glob('*.ipynb')):
+        meta = json.loads(nb.read_text(encoding='utf-8')).get('metadata', {})
+        assert 'widgets' not in meta, f"{nb.name} stores widget state: run `python3 dev.py outputs nbs/{nb.name}`"
+        for c in _cells(nb):
+            for o in c.get('outputs', []):
+                assert 'application/vnd.jupyter.widget-view+json' not in o.get('data', {}), f"{nb.name} stores a widget view"

@@ -3,8 +3,8 @@
 For each notebook in nbs/ (index included: it has a code cell that readers run too) the test opens it in JupyterLab,
 waits for the kernel (retrying a slow first start), clicks Run > Run All Cells, waits for the kernel to go idle,
 saves, and asserts that every code cell ran and that no output is an error or a write to stderr (a warning). It also asserts that widgets rendered
-(01, 03, 10) and answer when used (typing a shape, clicking ReLU, checking a quiz answer), that plots rendered as
-images (02, 03, 07), and, in every notebook, that each widget and PNG output
+(01, 03, 11) and answer when used (typing a shape, clicking ReLU, checking a quiz answer), that plots rendered as
+images (02, 03, 08), and, in every notebook, that each widget and PNG output
 the kernel sent is on the page. A screenshot of each notebook, the executed notebooks,
 the server log and a timing summary land in artifacts/e2e/ (or $SCRATCHNET_E2E_ARTIFACTS).
 
@@ -23,8 +23,8 @@ TOTAL_TIMEOUT = float(os.environ.get('SCRATCHNET_E2E_TOTAL_TIMEOUT', 1200))   # 
 KERNEL_TIMEOUT, KERNEL_ATTEMPTS = 90, 3
 NOTEBOOKS = sorted(p.name for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith(('_', '.')))
 # What must be visible after Run All, keyed by the notebook's number (so a renamed notebook keeps its checks).
-WIDGETS = {'01': 'scratchnet-broadcast-explorer', '03': 'scratchnet-init-explorer', '10': 'scratchnet-quiz'}
-PLOTS = {'02', '03', '07'}
+WIDGETS = {'01': 'scratchnet-broadcast-explorer', '03': 'scratchnet-init-explorer', '11': 'scratchnet-quiz'}
+PLOTS = {'02', '03', '08'}
 _IDLE = re.compile(r'^(?!No Kernel).+\|\s*Idle$')
 
 def _num(nb): return nb.split('_', 1)[0]
@@ -151,7 +151,7 @@ def _interact(page, n):
         before = img.get_attribute('src')
         root.locator('button', has_text='ReLU').first.click()
         _wait_for(lambda: img.get_attribute('src') != before, "clicking ReLU did not redraw the plot")
-    elif n == '10':    # answer question 13 wrongly and press Check: a red cross with its reason must appear
+    elif n == '11':    # answer question 13 wrongly and press Check: a red cross with its reason must appear
         root.locator('select').first.select_option(index=12)
         root.locator('.widget-text input').first.fill('banana')
         root.locator('button', has_text='Check').first.click()

@@ -21,6 +21,23 @@ def run(*args, timeout=900, **kw):
     print('+', ' '.join(map(str, args)), flush=True)
     return subprocess.run([str(a) for a in args], check=True, timeout=timeout, **kw)
 
+def _dist_name():
+    import configparser
+    cfg = configparser.ConfigParser(delimiters=['='])
+    cfg.read(ROOT / 'settings.ini', encoding='utf-8')
+    return cfg['DEFAULT']['lib_name']
+
+# importlib.metadata finds the distribution by its own name, it provides the `scratchnet` package, and the versions agree
+METADATA_CHECK = """
+import sys, importlib.metadata as md, scratchnet
+d = md.distribution(sys.argv[1])
+top = {f.parts[0] for f in d.files if f.suffix == '.py'}
+assert 'scratchnet' in top, f"{sys.argv[1]} does not provide scratchnet: {top}"
+assert md.packages_distributions()['scratchnet'] == [sys.argv[1]], md.packages_distributions()['scratchnet']
+assert scratchnet.__version__ == d.version, (scratchnet.__version__, d.version)
+print(f"ok   importlib.metadata: {sys.argv[1]} {d.version} provides scratchnet {scratchnet.__version__}")
+"""
+
 def build(out):
     # No --sdist/--wheel flags: build then makes the sdist first and the wheel from it, which checks the sdist too.
     run(sys.executable, '-m', 'build', '--quiet', '--outdir', out, ROOT, cwd=Path(out).parent)
@@ -51,7 +68,8 @@ def main(argv):
         py = env_dir / ('Scripts' if os.name == 'nt' else 'bin') / 'python'
         pip = [py, '-m', 'pip', 'install', '-q', '--disable-pip-version-check']
         run(*pip, TORCH)
-        run(*pip, wheel)
+        dist = _dist_name()                                   # by its documented name, found only in our dist/ folder
+        run(*pip, '--find-links', wheel.parent, f"{dist}=={wheel.name.split('-')[1]}")
         work = tmp / 'elsewhere'                              # outside the repository: no source tree to import from
         work.mkdir()
         shutil.copy(Path(__file__).with_name('smoke.py'), work)
@@ -59,6 +77,7 @@ def main(argv):
         env['MPLBACKEND'] = 'Agg'
         modules = sorted(p.stem for p in (ROOT / 'scratchnet').glob('*.py') if p.stem != '__init__')
         run(py, '-I', 'smoke.py', *modules, cwd=work, env=env)
+        run(py, '-I', '-c', METADATA_CHECK, dist, cwd=work, env=env)
         bench = py.parent / 'scratchnet-bench'
         run(bench, '--quick', '--json', work / 'bench.json', cwd=work, env=env)
         report = json.loads((work / 'bench.json').read_text(encoding='utf-8'))
