@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch.autograd import Function
 import matplotlib.pyplot as plt
 from matplotlib.colors import ListedColormap
-from .matmul import compare_speed
+from .bench import compare_speed
 
 # %% ../nbs/09_conv.ipynb #36c90cbc
 def _shape(t): return tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__

@@ -10,7 +10,8 @@ __all__ = ['matmul_einsum', 'einsum', 'matmul_scratch_einsum', 'matmul_numba', '
 import functools, importlib.util, math, string
 import torch
 import matplotlib.pyplot as plt
-from .matmul import check_matmul, _new_result, time_it, compare_speed, format_bench, matmul_loops, matmul_elementwise, matmul_python
+from .bench import time_it, compare_speed, format_bench
+from .matmul import check_matmul, _new_result, matmul_loops, matmul_elementwise, matmul_python
 from .broadcasting import broadcast_shapes, matmul_broadcast
 
 # %% ../nbs/02_einsum.ipynb #4448a33b

@@ -14,7 +14,7 @@ from fastcore.meta import PrePostInitMeta
 from .backward import mse, _shape
 from .init import init_weights
 from . import layers
-from .matmul import compare_speed, format_bench
+from .bench import compare_speed, format_bench
 
 # %% ../nbs/06_pytorch.ipynb #be3b1362
 class MyRelu(Function):

@@ -9,7 +9,7 @@ __all__ = ['bench_numpy_step']
 import numpy as np
 import torch
 from . import layers, npnet
-from .matmul import compare_speed, format_bench
+from .bench import compare_speed, format_bench
 from .modules import train_step_hand
 
 # %% ../nbs/09b_numpy_bench.ipynb #c5d46b16
