@@ -132,7 +132,12 @@ def lab():
     os.chdir(ROOT)
     os.execv(str(BIN / 'jupyter'), [str(BIN / 'jupyter'), 'lab', 'nbs', *extra, *sys.argv[2:]])
 
+MIN_PYTHON = (3, 10)   # settings.ini's min_python: the oldest Python that torch==2.13.0 has wheels for
+
 def main():
+    if sys.version_info < MIN_PYTHON:
+        print(f"scratchnet needs Python {'.'.join(map(str, MIN_PYTHON))} or newer (torch 2.13.0 has no wheels for "
+              f"Python {sys.version_info.major}.{sys.version_info.minor}); run this with a newer python3."); return 2
     cmd, opts = (sys.argv[1] if len(sys.argv) > 1 else ''), sys.argv[2:]
     bad_opts = set(opts) - {'--fast'} if cmd == 'test' else opts if cmd != 'lab' else ()
     if cmd == 'outputs': bad_opts = [o for o in opts if not o.endswith('.ipynb')]
