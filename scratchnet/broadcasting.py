@@ -19,7 +19,7 @@ def _as_shape(s, name):
     s = (s,) if isinstance(s, int) and not isinstance(s, bool) else s
     check_type(name, (tuple, list), shape=s)
     for d in s: check_int(name, 0, size=d)
-    return tuple(s)
+    return tuple(int(d) for d in s)
 
 def _dim_sizes(shapes, d):
     "The sizes other than 1 that `shapes` have in dimension `d` (counted from the right), sorted."
@@ -44,6 +44,7 @@ def explain_broadcast(*shapes):
     "A plain-text table that right-aligns `shapes`, marks each stretched dimension, and gives the result shape or the clash."
     shapes = [_as_shape(s, 'explain_broadcast') for s in shapes]
     nd = max((len(s) for s in shapes), default=0)
+    check_int('explain_broadcast', 0, 32, dimensions=nd)            # a table that fits on a screen
     res, clashes = [], []
     for d in range(-nd, 0):
         sizes = _dim_sizes(shapes, d)
@@ -87,7 +88,8 @@ def plot_broadcast(a_shape, b_shape, max_side=8):
     "Figure of `a` and `b` stretched to their broadcast shape, and `a + b`; for results of ≤ 2 dims and ≤ `max_side` per side."
     a_shape, b_shape = _as_shape(a_shape, 'plot_broadcast'), _as_shape(b_shape, 'plot_broadcast')
     check_int('plot_broadcast', 1, 20, max_side=max_side)         # a picture of a few hundred numbers at most
-    result = broadcast_shapes(a_shape, b_shape)
+    try: result = broadcast_shapes(a_shape, b_shape)
+    except ValueError as e: raise ValueError(f"plot_broadcast: {e}") from None
     if len(result) > 2 or any(s > max_side for s in result):
         raise ValueError(f"plot_broadcast: can only draw results with at most 2 dimensions of at most {max_side}, "
                          f"got {result} from {a_shape} and {b_shape}")
@@ -107,7 +109,7 @@ def parse_shape(text):
     body = text.strip()
     if body[:1] in '([' and body[-1:] in ')]': body = body[1:-1]
     parts = body.replace(',', ' ').split()
-    bad = [p for p in parts if not p.isdecimal()]
+    bad = [p for p in parts if not (p.isdecimal() and len(p) < 19)]           # at most 18 digits: a size torch could hold
     if bad: raise ValueError(f"parse_shape: {bad[0]!r} is not a size; write a shape like (3, 1), with whole numbers ≥ 0")
     return tuple(int(p) for p in parts)
 
@@ -123,9 +125,8 @@ def broadcast_explorer(a='(3, 1)', b='(4,)'):
     def note(msg): return f'<p style="color:#a33">⚠ {html.escape(msg)}</p>'
     def update(_=None):
         pic.layout.display = 'none'
-        try: sa, sb = parse_shape(ta.value), parse_shape(tb.value)
-        except ValueError as e: table.value = note(str(e).removeprefix('parse_shape: ')); return
-        table.value = f'<pre>{html.escape(explain_broadcast(sa, sb))}</pre>'
+        try: sa, sb = parse_shape(ta.value), parse_shape(tb.value); table.value = f'<pre>{html.escape(explain_broadcast(sa, sb))}</pre>'
+        except ValueError as e: table.value = note(str(e).split(': ', 1)[-1]); return         # drop the function's name
         try: fig = plot_broadcast(sa, sb)
         except ValueError as e:
             if 'cannot broadcast' not in table.value: table.value += note('No picture: ' + str(e).removeprefix('plot_broadcast: '))

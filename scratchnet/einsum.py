@@ -15,9 +15,10 @@ from .broadcasting import broadcast_shapes
 # %% ../nbs/02_einsum.ipynb #4448a33b
 def matmul_einsum(a, b):
     "Multiply 2-D tensors `a` and `b` with `torch.einsum('ik,kj->ij', a, b)` (after promoting both to one dtype)."
-    check_matmul(a, b, 'matmul_einsum')
+    n, k, m = check_matmul(a, b, 'matmul_einsum')
     dt = torch.result_type(a, b)                 # torch.einsum wants one dtype; promote the way `@` would
-    return torch.einsum('ik,kj->ij', a.to(dt), b.to(dt))
+    try: return torch.einsum('ik,kj->ij', a.to(dt), b.to(dt))
+    except RuntimeError as e: raise ValueError(f"matmul_einsum: torch.einsum failed on {n}×{k} @ {k}×{m}: {e}") from None
 
 # %% ../nbs/02_einsum.ipynb #46b7fe2b
 def _fail(msg): raise ValueError(f"einsum: {msg}")
@@ -82,8 +83,11 @@ def _diagonals(t, labs):
         labs = [l for d, l in enumerate(labs) if d not in (p, q)] + [lab]
     return t, labs
 
-def _sum_except(t, labs, keep):
-    "Sum the dimensions of `t` whose labels are not in `keep`."
+def _sum_except(t, labs, keep, squeeze=False):
+    "Sum the dimensions of `t` whose labels are not in `keep`; with `squeeze`, just drop those of size 1 (as torch.einsum does between operands)."
+    if squeeze:
+        ones = tuple(d for d, l in enumerate(labs) if l not in keep and t.shape[d] == 1)
+        t, labs = t.squeeze(ones), [l for d, l in enumerate(labs) if d not in ones]
     dims = [d for d, l in enumerate(labs) if l not in keep]
     if not dims: return t, labs
     return t.sum(dims), [l for l in labs if l in keep]              # integers and bools are summed in int64
@@ -105,7 +109,7 @@ def _contract(a, la, b, lb, keep):
     size = {**dict(zip(la, a.shape)), **dict(zip(lb, b.shape))}
     n = lambda group: math.prod(size[l] for l in group)
     dt = torch.promote_types(a.dtype, b.dtype)
-    if dt == torch.bool and con: raise TypeError("einsum: cannot multiply and sum bool operands (neither can torch.einsum); use .int()")
+    if dt == torch.bool and n(con) > 1: raise TypeError("einsum: cannot multiply and sum bool operands (neither can torch.einsum); use .int()")
     mm = torch.uint8 if dt == torch.bool else dt       # bmm has no bool kernel; with nothing summed, 0/1 products are exact
     try:
         a3 = _permute(a, la, batch + left + con).to(mm).reshape(n(batch), n(left), n(con))
@@ -125,14 +129,14 @@ def einsum(spec, *operands):
         drop = [d for d, l in enumerate(labs) if isinstance(l, int) and t.shape[d] == 1]   # '...' dims that broadcast
         t, labs = t.to(dt).squeeze(tuple(drop)) if drop else t.to(dt), [l for d, l in enumerate(labs) if d not in drop]
         ops.append(_diagonals(t, labs))
-    needed = lambda rest: set(out).union(*[labs for _, labs in rest])
-    t, labs = _sum_except(*ops[0], needed(ops[1:]))
+    needed, sq = lambda rest: set(out).union(*[labs for _, labs in rest]), len(ops) > 1
+    t, labs = _sum_except(*ops[0], needed(ops[1:]), sq)
     for i in range(1, len(ops)):
         keep = needed(ops[i + 1:])
-        t, labs = _sum_except(t, labs, keep | set(ops[i][1]))
-        b, lb = _sum_except(*ops[i], keep | set(labs))
+        t, labs = _sum_except(t, labs, keep | set(ops[i][1]), sq)
+        b, lb = _sum_except(*ops[i], keep | set(labs), sq)
         t, labs = _contract(t, labs, b, lb, keep)
-    t, labs = _sum_except(t, labs, set(out))
+    t, labs = _sum_except(t, labs, set(out), sq)
     for l in out:
         if l not in labs: t, labs = t.unsqueeze(-1), labs + [l]                            # a '...' dim of size 1
     return _permute(t, labs, out)
@@ -141,7 +145,8 @@ def einsum(spec, *operands):
 def matmul_scratch_einsum(a, b):
     "Multiply 2-D tensors `a` and `b` with our from-scratch `einsum('ik,kj->ij', a, b)`."
     check_matmul(a, b, 'matmul_scratch_einsum')
-    return einsum('ik,kj->ij', a, b)
+    try: return einsum('ik,kj->ij', a, b)
+    except ValueError as e: raise ValueError(f"matmul_scratch_einsum: {e}") from None     # out of memory, say
 
 # %% ../nbs/02_einsum.ipynb #46e66e8c
 @functools.cache

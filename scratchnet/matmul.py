@@ -15,7 +15,7 @@ def neuron(x, w, b):
     "One neuron: ReLU of the weighted sum `sum(x*w) + b`, for 1-D tensors `x`, `w` of one length and a number `b`."
     check_shapes('neuron', x=(x, 'n'), w=(w, 'n'))
     check_shapes('neuron', b=(b, '')) if isinstance(b, torch.Tensor) else check_number('neuron', b=b)
-    return ((x * w).sum() + b).clamp_min(0.)
+    return ((x * w).sum() + b).clamp_min(0)          # 0, not 0.: integer inputs stay integers
 
 # %% ../nbs/00_matmul.ipynb #c472579f
 MAX_STEPS = 10**7      # Python-level loop steps that one matmul call may take (the triple loop: over a minute)
