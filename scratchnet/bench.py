@@ -57,12 +57,11 @@ TARGETS = dict(einsum=2.0, train=1.0, conv=3.0, numpy=1.5)
 
 # %% ../nbs/12_benchmarks.ipynb #b1e0a002
 def compare_rounds(name, ours, reference, target=None, rounds=5, min_run_time=0.05):
-    """Time `ours` and `reference` alternately, one `compare_speed` round at a time: its row (best times, their ratio),
-    plus `low` and `high`, the lowest and highest ratio over the `rounds` rounds."""
-    rows = [compare_speed(name, ours, reference, target, reps=1, min_run_time=min_run_time) for _ in range(rounds)]
-    t_ours, t_ref = min(r['ours'] for r in rows), min(r['reference'] for r in rows)
-    ratios = [r['ratio'] for r in rows]
-    return dict(name=name, ours=t_ours, reference=t_ref, ratio=t_ours / t_ref, target=target, low=min(ratios), high=max(ratios))
+    """Time `ours` and `reference` alternately, one `compare_speed` round at a time. Returns the row of the round
+    with the median ratio (so one disturbed round cannot move it), plus `low` and `high`: the range of the ratios."""
+    rows = sorted((compare_speed(name, ours, reference, target, reps=1, min_run_time=min_run_time) for _ in range(rounds)),
+                  key=lambda r: r['ratio'])
+    return {**rows[len(rows) // 2], 'low': rows[0]['ratio'], 'high': rows[-1]['ratio']}
 
 def _times(v): return f"{v:,.0f}×" if v >= 10 else f"{v:.2f}×"
 
@@ -70,8 +69,8 @@ def speed_sentence(r, ours='ours', reference='the reference'):
     "A sentence built from a `compare_rounds` row: which side was faster, by how much, and the range over the rounds."
     lo, hi = r['low'], r['high']
     if lo <= 1 <= hi:
-        return (f"{ours} and {reference} are within the noise of each other: {ours} took {_times(r['ratio'])} the time "
-                f"of {reference}, but the rounds ranged from {_times(lo)} to {_times(hi)}")
+        return (f"{ours} and {reference} are within the noise of each other: in the median round {ours} took "
+                f"{_times(r['ratio'])} the time of {reference}, but the rounds ranged from {_times(lo)} to {_times(hi)}")
     if lo > 1: return f"{reference} was {_times(r['ratio'])} faster than {ours} (rounds ranged {_times(lo)}–{_times(hi)})"
     return f"{ours} was {_times(1 / r['ratio'])} faster than {reference} (rounds ranged {_times(1 / hi)}–{_times(1 / lo)})"
 
