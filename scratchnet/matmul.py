@@ -47,15 +47,11 @@ def matmul_loops(a, b):
 
 # %% ../nbs/00_matmul.ipynb #45b3c96f
 def _check_rows(m, name, arg):
-    "Validate a list-of-lists matrix; return its number of columns (0 for an empty matrix)."
-    if not isinstance(m, (list, tuple)) or not all(isinstance(r, (list, tuple)) for r in m):
+    "The number of columns of `m`, a list of rows of numbers (0 when it has no rows); a clear error when it is not one."
+    if not isinstance(m, (list, tuple)) or not all(isinstance(r, (list, tuple)) and all(isinstance(v, (int, float)) for v in r) for r in m):
         raise TypeError(f"{name}: {arg} must be a list of rows (lists of numbers), got {describe(m)}")
-    widths = {len(r) for r in m}
-    if len(widths) > 1:
-        raise ValueError(f"{name}: {arg} is ragged: its rows have lengths {sorted(widths)}")
-    if not all(isinstance(v, (int, float)) for r in m for v in r):
-        raise TypeError(f"{name}: {arg} must contain only numbers")
-    return widths.pop() if widths else 0
+    if len({len(r) for r in m}) > 1: raise ValueError(f"{name}: {arg} is ragged: its rows have lengths {sorted({len(r) for r in m})}")
+    return len(m[0]) if m else 0
 
 def matmul_python(a, b):
     "Multiply two matrices given as lists of rows, in pure Python (no torch)."
