@@ -8,9 +8,13 @@ __all__ = ['Exercise', 'find_exercises', 'stub_cell', 'practice_notebook', 'Exer
            'grade_main']
 
 # %% ../nbs/93_practice.ipynb #f189e11a
-import ast, html, importlib, json, linecache, os, re, sys, time
+import ast, html, importlib, inspect, json, linecache, os, re, sys, time
 from pathlib import Path
-from fastcore.script import call_parse, Param
+from fastcore.script import call_parse
+try: from fastcore.script import Param                     # fastcore 1
+except ImportError:                                        # fastcore 2 reads the same from `Annotated`
+    from typing import Annotated
+    def Param(help, type, **kw): return Annotated[type, dict(help=help, **kw)]
 from .checks import check_type, check_int, check_number, check_choice
 
 # %% ../nbs/93_practice.ipynb #c23a31b1
@@ -251,23 +255,40 @@ def _resolve(dotted):
     mod, _, name = dotted.rpartition('.')
     return getattr(importlib.import_module(mod), name)
 
+def _fall_back(ns, name, ref):
+    """Put the reference `ref` in place of `ns[name]`. A function is simply replaced. A class keeps its identity, since the
+    lesson's later cells may check `isinstance` against the notebook's own base classes, and takes the reference's versions
+    of its methods instead; unless one of them calls `super()` without arguments, which works only in its own class."""
+    mine = ns.get(name)
+    if isinstance(mine, type) and isinstance(ref, type):
+        methods = {k: v for k, v in vars(ref).items() if k in vars(mine) and isinstance(v, (staticmethod, classmethod))
+                   or inspect.isfunction(v) and k in vars(mine)}
+        code = lambda m: getattr(getattr(m, '__func__', m), '__code__', None)
+        if not any(code(m) is not None and '__class__' in code(m).co_freevars for m in methods.values()):
+            for k, m in methods.items(): setattr(mine, k, m)
+            return f"the methods of the reference `{ref.__module__}.{ref.__qualname__}`"
+    ns[name] = ref
+    return f"the reference `{ref.__module__}.{ref.__qualname__}`"
+
 # %% ../nbs/93_practice.ipynb #73ea1cfc
 class exercise:
     """`with exercise(name, fallback):` around an exercise's tests. No exception: ✓ solved. `NotImplementedError` (the stub):
     unsolved. Anything else: what went wrong, clipped. If not solved and `fallback` names the reference (`'scratchnet.init.relu'`),
-    the caller's `name` is rebound to it with a note, so later cells still run. The exception is swallowed unless `strict`
+    the caller's `name` (or `ns[name]`) is rebound to it with a note, so later cells still run. The exception is swallowed unless `strict`
     (nbgrader needs it). The verdict is shown right away and kept for `exercise_summary`."""
-    def __init__(self, name, fallback=None, strict=False):
+    def __init__(self, name, fallback=None, strict=False, ns=None):
         check_type('exercise', str, name=name)
         if fallback is not None: check_type('exercise', str, fallback=fallback)
+        if ns is not None: check_type('exercise', dict, ns=ns)
         self.name, self.fallback, self.strict = name, fallback, bool(strict)
-        self.ns = sys._getframe(1).f_globals           # the notebook's namespace, where the fallback goes
+        self.ns = sys._getframe(1).f_globals if ns is None else ns    # where the fallback goes: the notebook's namespace
     def __enter__(self): return self
     def __exit__(self, typ, exc, tb):
         if typ is not None and not issubclass(typ, Exception): return False      # KeyboardInterrupt, SystemExit: let them through
         if typ is None: res = ExerciseResult(self.name, 'solved', "all of the lesson's tests pass.")
         elif issubclass(typ, NotImplementedError):
-            res = ExerciseResult(self.name, 'unsolved', f"not solved yet ({_clip(exc, 120) or 'NotImplementedError'}).")
+            why = '' if str(exc).startswith('exercise ') else f" ({_clip(exc, 120) or 'NotImplementedError'})"
+            res = ExerciseResult(self.name, 'unsolved', f"not solved yet{why}: write the body in the cell above, then run this check again.")
         else:
             line, cell = '', tb.tb_frame.f_code.co_filename if tb else None
             while tb is not None:                      # the innermost line of this cell: the test that failed
@@ -276,9 +297,7 @@ class exercise:
             what = f"this test failed: {line}" if issubclass(typ, AssertionError) else f"{line} raised {typ.__name__}"
             res = ExerciseResult(self.name, 'error', f"{_clip(what, 160)}\n{_clip(exc) or typ.__name__}")
         if not res and self.fallback:
-            try:
-                self.ns[self.name] = _resolve(self.fallback)
-                res.message += f"\n↪ The cells below use the reference `{self.fallback}` instead of yours."
+            try: res.message += f"\n↪ The cells below use {_fall_back(self.ns, self.name, _resolve(self.fallback))} instead of yours."
             except (ImportError, AttributeError) as e: res.message += f"\n(the reference {self.fallback} is not available: {e})"
         _RESULTS[self.name] = res
         _show(res)
@@ -394,10 +413,11 @@ def grade_notebook(path, timeout=900):
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
-    cells = [dict(c, outputs=[], execution_count=None) if c['cell_type'] == 'code' else c for c in nb['cells']]
+    cells = [dict(c, source=_src(c), **(dict(outputs=[], execution_count=None) if c['cell_type'] == 'code' else {}))
+             for c in nb['cells']]
     report = (f"import json\nfrom scratchnet.practice import _RESULTS\n"
               f"print({_GRADE_MARK!r} + json.dumps({{k: [r.status, r.message] for k, r in _RESULTS.items()}}))")
-    cells.append(_code(report, 'scratchnet-grade'))
+    cells.append(dict(_code('', 'scratchnet-grade'), source=report))
     node = nbformat.from_dict(dict(nb, cells=cells, nbformat=4, nbformat_minor=5))
     deadline = time.monotonic() + timeout
     client = NotebookClient(node, kernel_name='python3', allow_errors=True, timeout=int(timeout),
@@ -428,15 +448,16 @@ def grade(paths, timeout=900, out=None):
     out = out or sys.stdout
     check_type('grade', (list, tuple), paths=paths)
     counts, rows = dict(solved=0, unsolved=0, error=0), []
-    print(f"{'notebook':<24} {'exercise':<22} result", file=out, flush=True)
+    print(f"{'notebook':<30} {'exercise':<22} result", file=out, flush=True)
     for p in paths:
         r = grade_notebook(p, timeout)
         if r is None: print(f"{p}: no exercises", file=out, flush=True); continue
         for name, status, msg in r:
             counts[status] += 1
-            rows.append((Path(p).name, name, status, msg))
+            where = f"{Path(p).parent.name}/{Path(p).name}" if Path(p).parent.name else Path(p).name
+            rows.append((where, name, status, msg))
             first = msg.split('\n')[0]
-            print(f"{Path(p).name:<24} {name:<22} {status:<9} {_clip(first, 90) if status == 'error' else ''}".rstrip(), file=out, flush=True)
+            print(f"{where:<30} {name:<22} {status:<9} {_clip(first, 90) if status == 'error' else ''}".rstrip(), file=out, flush=True)
     print(f"exercises: {counts['solved']} solved, {counts['unsolved']} unsolved, {counts['error']} errors", file=out, flush=True)
     return counts
 
