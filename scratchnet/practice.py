@@ -294,7 +294,8 @@ class exercise:
             while tb is not None:                      # the innermost line of this cell: the test that failed
                 if tb.tb_frame.f_code.co_filename == cell: line = linecache.getline(cell, tb.tb_lineno).strip()
                 tb = tb.tb_next
-            what = f"this test failed: {line}" if issubclass(typ, AssertionError) else f"{line} raised {typ.__name__}"
+            if issubclass(typ, AssertionError): what = f"this test failed: {line}" if line else "a test failed:"
+            else: what = f"{line} raised {typ.__name__}:" if line else f"{typ.__name__}:"
             res = ExerciseResult(self.name, 'error', f"{_clip(what, 160)}\n{_clip(exc) or typ.__name__}")
         if not res and self.fallback:
             try: res.message += f"\n↪ The cells below use {_fall_back(self.ns, self.name, _resolve(self.fallback))} instead of yours."
