@@ -135,6 +135,7 @@ def _stub_function(lines, f, label, hint, mode):
 def stub_cell(src, exercises, mode='stub'):
     """The source of a cell with the bodies of the `exercises` it defines replaced: by a stub (`mode='stub'`) or wrapped in
     nbgrader's `### BEGIN SOLUTION`/`### END SOLUTION` (`mode='nbgrader'`). Returns `(new_source, solution_lines)`."""
+    check_type('stub_cell', str, src=src)
     check_choice('stub_cell', 'mode', mode, ('stub', 'nbgrader'))
     tree, lines = _parse(src), src.split('\n')
     if tree is None: raise ValueError("stub_cell: the cell is not valid Python")
@@ -354,6 +355,7 @@ def solution_leaks(lesson, practice):
     """Lines of the lesson's solutions (`lesson`, `practice`: notebooks as dicts) that appear anywhere in `practice`, outputs
     included. Counted: each stripped line of a solution body, at least 12 characters and not a comment, that the lesson
     does not also show elsewhere (another cell, or the rest of the exercise's own cell: that is the lesson's own text)."""
+    check_type('solution_leaks', dict, lesson=lesson, practice=practice)
     exs = find_exercises(lesson)
     check_ids = {e.cell_id for e in exs}
     by_target = {}
@@ -451,7 +453,9 @@ def grade(paths, timeout=900, out=None):
     counts, rows = dict(solved=0, unsolved=0, error=0), []
     print(f"{'notebook':<30} {'exercise':<22} result", file=out, flush=True)
     for p in paths:
-        r = grade_notebook(p, timeout)
+        try: r = grade_notebook(p, timeout)
+        except (OSError, ValueError) as e:            # not a file, not a notebook, a broken exercise mark
+            r = [('-', 'error', f"cannot grade {p}: {type(e).__name__}: {_clip(e, 150)}")]
         if r is None: print(f"{p}: no exercises", file=out, flush=True); continue
         for name, status, msg in r:
             counts[status] += 1
