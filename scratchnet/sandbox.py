@@ -140,7 +140,7 @@ def call_each(f, cases):
         out.append(('ok', plain(r), plain(args)))
     return out
 
-# %% ../nbs/91_sandbox.ipynb #a43abdc9
+# %% ../nbs/91_sandbox.ipynb #b8969089
 def _lambda_source(src, f):
     "The text of the lambda `f` within the lines `src` that `inspect.getsource` gives for it."
     found = []
@@ -180,17 +180,17 @@ def _class_source(cls):
         if src: return src
     raise OSError(f"cannot find the source of class {cls.__name__}: define it in a cell and run that cell")
 
-def source_of(obj):
-    "The source that defines `obj` (a function, lambda or class), from its file or the notebook's cells."
+def source_of(obj, name=None):
+    "The source that defines `obj` (a function, lambda or class), from its file or the notebook's cells; a lambda is bound to `name`."
     try: src = textwrap.dedent(inspect.getsource(obj))
     except (OSError, TypeError):
         if not isinstance(obj, type): raise OSError(f"cannot find the source of {obj.__name__}: define it in a cell and run that cell")
         return textwrap.dedent(_class_source(obj))
-    return f"{_name(obj)} = {_lambda_source(src, obj)}" if obj.__name__ == '<lambda>' else src
+    return f"{name or '_answer'} = {_lambda_source(src, obj)}" if obj.__name__ == '<lambda>' else src
 
-def _name(obj): return obj.__name__ if obj.__name__.isidentifier() else '_answer'
+def _name(obj): return obj.__name__ if obj.__name__.isidentifier() else 'lambda'
 
-# %% ../nbs/91_sandbox.ipynb #a1214d58
+# %% ../nbs/91_sandbox.ipynb #ad6a9c63
 def _ref(obj):
     "('ref', module, qualname) when `obj` can be imported by that name in a fresh process, else None."
     mod, qual = getattr(obj, '__module__', None), getattr(obj, '__qualname__', '')
@@ -215,22 +215,27 @@ def answer_spec(obj):
     if ref: return {'ref': ref}
     if not (type(obj) is types.FunctionType or isinstance(obj, type)):
         raise TypeError(f"expected a function or a class, got {type(obj).__name__}")
-    sources, env, todo, seen = [], {}, [obj], set()
+    sources, env, aliases, todo, seen = [], {}, {}, [(obj, '_answer')], {}
     while todo:
-        o = todo.pop()
-        if id(o) in seen: continue
-        seen.add(id(o))
-        src = source_of(o)
+        o, name = todo.pop()
+        defined = name if o.__name__ == '<lambda>' else o.__name__
+        if id(o) in seen: aliases[name] = seen[id(o)]; continue
+        seen[id(o)], aliases[name] = defined, defined                     # cell-defined helpers may go by another name
+        src = source_of(o, defined)
         sources.insert(0, src)
-        glob = getattr(o, '__globals__', None) or vars(sys.modules.get(o.__module__, types))
-        for name in {n.id for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Name)} - env.keys():
-            if name not in glob: continue
-            v = glob[name]
-            if isinstance(v, types.ModuleType): env[name] = ('module', v.__name__)
-            elif (r := _ref(v)) if (type(v) is types.FunctionType or isinstance(v, type)) else None: env[name] = r
-            elif type(v) is types.FunctionType or isinstance(v, type): todo.append(v)
-            elif _plain_value(v): env[name] = ('value', v)
-    return {'name': _name(obj), 'sources': sources, 'env': env}
+        glob = dict(getattr(o, '__globals__', None) or vars(sys.modules.get(o.__module__, types)))
+        code, cells = getattr(o, '__code__', None), getattr(o, '__closure__', None) or ()
+        for var, cell in zip(code.co_freevars if code else (), cells):       # a closure's variables count as its globals
+            try: glob[var] = cell.cell_contents
+            except ValueError: pass
+        for var in sorted({n.id for n in ast.walk(ast.parse(src)) if isinstance(n, ast.Name)} - env.keys() - aliases.keys()):
+            if var not in glob: continue
+            v = glob[var]
+            if isinstance(v, types.ModuleType): env[var] = ('module', v.__name__)
+            elif (r := _ref(v)) if (type(v) is types.FunctionType or isinstance(v, type)) else None: env[var] = r
+            elif type(v) is types.FunctionType or isinstance(v, type): todo.append((v, var))
+            elif _plain_value(v): env[var] = ('value', v)
+    return {'name': _name(obj), 'sources': sources, 'env': env, 'aliases': aliases}
 
 def _rebuild_ref(ref):
     found = importlib.import_module(ref[1])
@@ -244,4 +249,5 @@ def rebuild(spec):
     for name, (kind, *rest) in spec['env'].items():
         ns[name] = importlib.import_module(rest[0]) if kind == 'module' else _rebuild_ref((kind, *rest)) if kind == 'ref' else rest[0]
     for src in spec['sources']: exec(compile(src, f"<your {spec['name']}>", 'exec'), ns)
-    return ns[spec['name']]
+    for name, defined in spec['aliases'].items(): ns[name] = ns[defined]
+    return ns['_answer']
