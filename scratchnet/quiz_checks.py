@@ -314,7 +314,7 @@ def _check_relu_grad(relu_grad, timeout):
     for ((x,), what), got in zip(cases, _calls(relu_grad, 'relu_grad(x)', cases, timeout)): _same_tensor(got, (x > 0).float(), what, x=x)
     return "Correct: 1 where x > 0, and 0 elsewhere, including at x = 0."
 
-# %% ../nbs/92_quiz_checks.ipynb #0519ee91
+# %% ../nbs/92_quiz_checks.ipynb #b34705cd
 def _kind_of(obj, base, what):
     "In the sandbox: None when `obj` is a subclass of `base`, else what it is instead."
     if isinstance(obj, type) and issubclass(obj, base): return None
@@ -325,6 +325,7 @@ def _probe_function(Fn, x, go):
     "Run in the sandbox: `Fn.apply(x)`, the gradient it sends back for `go`, and gradcheck's verdict, as plain data."
     out = {'not': _kind_of(Fn, torch.autograd.Function, 'Function')}
     if out['not']: return out
+    out['name'] = clip(Fn.__name__, 60)
     xr = x.clone().requires_grad_()
     try: y = Fn.apply(xr)
     except BaseException as e: return {**out, 'raised': f"{Fn.__name__}.apply(x) with x of shape {tuple(x.shape)} raised {describe_error(e)}"}
@@ -344,7 +345,7 @@ def _check_function(Fn, timeout):
     r = _sandboxed(Fn, _probe_function, x, go, timeout=timeout)
     if r['not']: raise _Fail(f"expected a subclass of torch.autograd.Function (a ReLU with forward and backward), got {r['not']}")
     if 'raised' in r: raise _Fail(r['raised'])
-    what = f"apply(x) with x of shape (4, 5)"
+    what = f"{r['name']}.apply(x) with x of shape (4, 5)"
     _same_tensor(r['y'], x.clamp_min(0.), what, x=x)
     if not r['requires_grad']: raise _Fail(f"{what} returned a tensor that autograd cannot differentiate")
     _same_tensor(r['gx'], go * (x > 0), f"the gradient of {what}", x=x)
@@ -369,7 +370,7 @@ def _probe_linear(Linear, cases):
         except BaseException as e:
             r['raised'] = f"{Linear.__name__}({n_in}, {n_out}){' or its forward or backward' if 'params' in r else ''} raised {describe_error(e)}"
             break
-    return {'not': kind, 'cases': out}
+    return {'not': kind, 'cases': out, 'name': None if kind else clip(Linear.__name__, 60)}
 
 @_checker(39)
 def _check_linear(Linear, timeout):
@@ -378,7 +379,7 @@ def _check_linear(Linear, timeout):
     r = _sandboxed(Linear, _probe_linear, cases, timeout=timeout)
     if r['not']: raise _Fail(f"expected a subclass of torch.nn.Module (Linear(n_in, n_out)), got {r['not']}")
     for (n_in, n_out, x, go), c in zip(cases, r['cases']):
-        name = f"{getattr(Linear, '__name__', 'Linear')}({n_in}, {n_out})"
+        name = f"{r['name']}({n_in}, {n_out})"
         if 'raised' in c: raise _Fail(c['raised'])
         params = c['params']
         if len(params) != 2:

@@ -35,12 +35,12 @@ def check_timeout(fn, timeout):
     check_number(fn, lo=0, hi=MAX_TIMEOUT, timeout=timeout)
     if timeout == 0: raise ValueError(f"{fn}: timeout must be more than 0 seconds, got 0")
 
-# %% ../nbs/91_sandbox.ipynb #03e1d405
+# %% ../nbs/91_sandbox.ipynb #e5f8edb6
 START_LIMIT = 60.     # seconds a new process may take to start (spawn imports torch): the answer is not charged for it
 
 MAX_BYTES = 20_000_000
 
-START_METHOD = 'fork' if 'fork' in mp.get_all_start_methods() else 'spawn'
+START_METHOD = 'fork' if sys.platform.startswith('linux') else 'spawn'   # macOS can crash in a forked child
 
 def describe_error(e):
     "`TypeError: the message`, clipped; never raises, even for an exception whose `str` does."
