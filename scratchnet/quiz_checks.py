@@ -29,13 +29,13 @@ class CheckResult:
 class _Fail(Exception):
     "A wrong answer; the message says what was expected and what came back."
 
-# %% ../nbs/92_quiz_checks.ipynb #cf258e40
+# %% ../nbs/92_quiz_checks.ipynb #7d737fca
 MAX_TEXT = 200     # characters: every text answer is a letter, a number, a shape or one short value
 
 def _text(answer, what):
     "The answer as one stripped line of text; fails for anything else, or for text far longer than the format needs."
     if not isinstance(answer, str): raise _Fail(f"expected text ({what}), got {type(answer).__name__}")
-    s = answer.strip()
+    s = str.strip(answer)                                  # str's own strip, even for a str subclass
     if len(s) > MAX_TEXT: raise _Fail(f"your answer is {len(s):,} characters long; this question takes {what}")
     if not s: raise _Fail(f"the answer is empty; this question takes {what}")
     return s
@@ -122,7 +122,7 @@ def grade_prose(q, answer):
     points = '\n'.join(f"  • {p}" for p in q['points'])
     return f"answered in words, so it is not graded. Does your answer say these?\n{points}\nThe full answer is under Q{q['n']} in 11_questionnaire; {q['notebook']} teaches it."
 
-# %% ../nbs/92_quiz_checks.ipynb #701ad894
+# %% ../nbs/92_quiz_checks.ipynb #571e9ade
 def _desc(v):
     "Describe a value that came back from the sandbox in a few words, for messages."
     if v is None: return "None (did you forget `return`?)"
@@ -147,7 +147,7 @@ def _same_tensor(got, exp, what, x=None, atol=1e-6, rtol=1e-5):
     "Fail unless `got` is a tensor shaped like `exp` with close values; `x`, if given, is the input shown at a mismatch."
     if not isinstance(got, torch.Tensor): raise _Fail(f"{what}: expected a tensor of shape {tuple(exp.shape)}, got {_desc(got)}")
     if got.shape != exp.shape: raise _Fail(f"{what}: expected shape {tuple(exp.shape)}, got shape {tuple(got.shape)}")
-    if got.is_complex() or got.dtype == torch.bool: raise _Fail(f"{what}: expected real numbers, got dtype {got.dtype}")
+    if got.is_complex(): raise _Fail(f"{what}: expected real numbers, got dtype {got.dtype}")
     g, e = got.to(torch.float64), exp.to(torch.float64)
     bad = ~torch.isclose(g, e, rtol=rtol, atol=atol, equal_nan=True)
     if bad.any():
@@ -524,7 +524,7 @@ _q(40, 'choice', '06', "nn.Module versus fastai's Module: what is the difference
     "fastai's Module has no parameters()", "fastai's Module only runs on a GPU"], right=0,
    why="fastai's Module calls super().__init__() for you; with nn.Module you must call it yourself before assigning parameters. Otherwise they are the same.")
 
-# %% ../nbs/92_quiz_checks.ipynb #3674d343
+# %% ../nbs/92_quiz_checks.ipynb #9f6cd645
 _GRADERS = {'choice': grade_choice, 'number': grade_number, 'shape': grade_shape, 'value': grade_value}
 
 def check(n, answer, timeout=3.0):
@@ -537,11 +537,13 @@ def check(n, answer, timeout=3.0):
     if kind == 'prose': return CheckResult(n, False, f"Question {n} is {grade_prose(_KEYS[n], answer)}", graded=False)
     try: return CheckResult(n, True, _CODE[n](answer, timeout) if kind == 'code' else _GRADERS[kind](_KEYS[n], answer))
     except _Fail as e: return CheckResult(n, False, str(e))
+    except Exception as e:                                 # a bug in a checker: say so, and never blame the answer
+        return CheckResult(n, False, f"the checker itself failed ({describe_error(e)}); your answer was not graded", graded=False)
 
 def check_text(n, text, namespace=None):
     "Check an answer typed as `text`; for a code question, `text` is the name of a function or class in `namespace` (default: the notebook's)."
     if type(n) is not int or QUESTIONS.get(n, {}).get('kind') != 'code': return check(n, text)
-    name = str(text).strip()
+    name = str.strip(text) if isinstance(text, str) else repr(type(text))
     if not name.isidentifier(): return CheckResult(n, False, f"type the name of your function or class (for example my_relu), got {clip(repr(name), 60)}")
     ns = _user_namespace() if namespace is None else namespace
     if name not in ns: return CheckResult(n, False, f"there is no {name!r} in your notebook: define it in a cell and run that cell first")
