@@ -6,11 +6,11 @@
 __all__ = ['MAX_TIMEOUT', 'START_LIMIT', 'MAX_BYTES', 'START_METHOD', 'Outcome', 'clip', 'check_timeout', 'describe_error',
            'run_isolated', 'plain', 'call_each', 'source_of', 'answer_spec', 'rebuild']
 
-# %% ../nbs/91_sandbox.ipynb #2b543034
+# %% ../nbs/91_sandbox.ipynb #1f321e39
 import ast, builtins, importlib, inspect, io, multiprocessing as mp, numbers, os, pickle, signal, sys, textwrap, types, warnings
 from dataclasses import dataclass
 import torch
-from .checks import check_number
+from .checks import check_number, check_choice
 
 # %% ../nbs/91_sandbox.ipynb #269239f8
 @dataclass
@@ -67,7 +67,7 @@ def _child(job, conn, inherited):
     conn.send_bytes(buf.getvalue())
     os._exit(0)
 
-# %% ../nbs/91_sandbox.ipynb #614e1d57
+# %% ../nbs/91_sandbox.ipynb #81ee82cd
 def _stop(p):
     "Kill the child and everything it started; wait for it."
     try: os.killpg(p.pid, signal.SIGKILL)
@@ -79,6 +79,8 @@ def run_isolated(answer, probe, *args, timeout=3.0, start_method=None):
     `probe` is a module-level function. Its value must be plain data (tensors, numbers, text, lists, tuples, dicts)."""
     check_timeout('run_isolated', timeout)
     method = start_method or START_METHOD
+    check_choice('run_isolated', 'start_method', method, tuple(m for m in ('fork', 'spawn') if m in mp.get_all_start_methods()))
+    if not callable(probe): raise TypeError(f"run_isolated: probe must be a function, got {type(probe).__name__}")
     if method == 'fork': job = (answer, probe, args)                   # the child inherits them: nothing is pickled
     else:
         try: job = pickle.dumps((answer_spec(answer), probe, args))
@@ -190,7 +192,7 @@ def source_of(obj, name=None):
 
 def _name(obj): return obj.__name__ if obj.__name__.isidentifier() else 'lambda'
 
-# %% ../nbs/91_sandbox.ipynb #ad6a9c63
+# %% ../nbs/91_sandbox.ipynb #fb707c8c
 def _ref(obj):
     "('ref', module, qualname) when `obj` can be imported by that name in a fresh process, else None."
     mod, qual = getattr(obj, '__module__', None), getattr(obj, '__qualname__', '')
@@ -214,7 +216,7 @@ def answer_spec(obj):
     ref = _ref(obj) if type(obj) is types.BuiltinFunctionType or type(obj) is types.FunctionType or isinstance(obj, type) else None
     if ref: return {'ref': ref}
     if not (type(obj) is types.FunctionType or isinstance(obj, type)):
-        raise TypeError(f"expected a function or a class, got {type(obj).__name__}")
+        raise TypeError(f"answer_spec: expected a function or a class, got {type(obj).__name__}")
     sources, env, aliases, todo, seen = [], {}, {}, [(obj, '_answer')], {}
     while todo:
         o, name = todo.pop()
