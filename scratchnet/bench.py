@@ -4,44 +4,71 @@
 
 # %% auto #0
 __all__ = ['TARGETS', 'BOOK_SECONDS', 'COMPARISONS', 'NBDEV_TEST_TARGET', 'SECTIONS', 'BUDGET_SECONDS', 'time_it',
-           'compare_speed', 'format_bench', 'one_thread', 'machine_info', 'describe_machine', 'matmul_peak',
-           'with_peak_fraction', 'ladder_rows', 'check_rows', 'comparison_rows', 'find_project', 'time_nbdev_test',
-           'run_benchmarks', 'fmt_seconds', 'fmt_share', 'format_report', 'plot_report', 'main']
+           'compare_speed', 'speed_verdict', 'format_bench', 'one_thread', 'bench_numpy_step', 'machine_info',
+           'describe_machine', 'matmul_peak', 'with_peak_fraction', 'ladder_rows', 'check_rows', 'target_verdict',
+           'comparison_rows', 'find_project', 'time_nbdev_test', 'run_benchmarks', 'fmt_seconds', 'fmt_share',
+           'format_report', 'what_the_numbers_say', 'plot_report', 'save_report', 'bench_cli', 'main']
 
 # %% ../nbs/12_benchmarks.ipynb #e85fe452
-import argparse, contextlib, importlib, json, os, platform, shutil, subprocess, sys, time
+import contextlib, importlib, json, os, platform, shutil, statistics, subprocess, sys, time
+from contextlib import contextmanager
 from pathlib import Path
 import torch
 import matplotlib.pyplot as plt
+from fastcore.basics import AttrDict
+from fastcore.script import call_parse, anno_parser
 from fastprogress.fastprogress import progress_bar
-from contextlib import contextmanager
+from .checks import check_int, check_number, describe
 
 # %% ../nbs/12_benchmarks.ipynb #e1534433
 def time_it(f, *args, min_run_time=0.2):
     "Median seconds per call of `f(*args)`, measured by `torch.utils.benchmark` with all of torch's threads."
+    if not callable(f): raise TypeError(f"time_it: f must be callable, got {describe(f)}")
+    check_number('time_it', lo=0, hi=60, min_run_time=min_run_time)
     from torch.utils import benchmark
     timer = benchmark.Timer(stmt='f(*args)', globals={'f': f, 'args': args}, num_threads=torch.get_num_threads())
     return timer.blocked_autorange(min_run_time=min_run_time).median
 
 # %% ../nbs/12_benchmarks.ipynb #9028dc9b
+def _outliers(rounds, factor=10):
+    "Indices of the `(ours, reference)` rounds in which a side's time is over `factor`× away from that side's median."
+    meds = [statistics.median(side) for side in zip(*rounds)]
+    return [i for i, rnd in enumerate(rounds) if any(max(t / m, m / t) > factor for t, m in zip(rnd, meds))]
+
 def compare_speed(name, ours, reference, target, reps=3, min_run_time=0.2):
-    """Time the zero-argument callables `ours` and `reference` alternately, `reps` rounds of `time_it` each, and keep
-    each one's best median. Returns a benchmark row `dict(name, ours, reference, ratio, target)` (seconds; the
-    target is met when `ratio <= target`)."""
-    t_ours = t_ref = float('inf')
-    for _ in range(reps):
-        t_ours = min(t_ours, time_it(ours, min_run_time=min_run_time))
-        t_ref = min(t_ref, time_it(reference, min_run_time=min_run_time))
-    return dict(name=name, ours=t_ours, reference=t_ref, ratio=t_ours / t_ref, target=target)
+    """Time the zero-argument callables `ours` and `reference` alternately, `reps` rounds of `time_it` each; a round
+    10× away from its side's median is measured again (at most `reps` times). Returns a benchmark row: `ours` and
+    `reference` (each side's best median, seconds), `ratio` (their quotient), `low` and `high` (the extreme ratios of
+    single rounds), `rounds`, `noisy` (an outlier stayed), `name` and `target`; keys read as attributes too."""
+    if not (callable(ours) and callable(reference)):
+        raise TypeError(f"compare_speed: ours and reference must be callables, got {describe(ours)} and {describe(reference)}")
+    check_int('compare_speed', 1, 20, reps=reps)
+    rounds = []
+    def one_round(): rounds.append((time_it(ours, min_run_time=min_run_time), time_it(reference, min_run_time=min_run_time)))
+    for _ in range(reps): one_round()
+    for _ in range(reps):                                     # re-measure outliers, one round at a time
+        if not (bad := _outliers(rounds)): break
+        del rounds[bad[0]]; one_round()
+    t_ours, t_ref = (min(side) for side in zip(*rounds))
+    ratios = [a / b for a, b in rounds]
+    return AttrDict(name=name, ours=t_ours, reference=t_ref, ratio=t_ours / t_ref, low=min(ratios), high=max(ratios),
+                    rounds=len(rounds), noisy=bool(_outliers(rounds)), target=target)
+
+def speed_verdict(row, ours='ours', reference='reference'):
+    "What the rounds of a `compare_speed` row support: `ours` faster (or slower) in every round by 5 %, or neither."
+    lo, hi = row.get('low', row['ratio']), row.get('high', row['ratio'])
+    if row.get('noisy'): return 'too noisy to call (an outlier round stayed after re-measuring)'
+    return (f"{ours} faster in every round" if hi < 0.95 else f"{ours} slower in every round" if lo > 1.05
+            else f"within the noise ({ours} and {reference} swap places, or differ by under 5 %)")
 
 def format_bench(rows, ours='ours', reference='reference'):
-    "Benchmark rows (from `compare_speed`) as a text table with the ratio, the target and ✓ or ✗."
+    "Benchmark rows (from `compare_speed`) as a text table: both times, the ratio, its range over rounds, and the verdict."
     w = max([len(r['name']) for r in rows] + [9])
-    lines = [f"{'benchmark':<{w}}  {ours:>12}  {reference:>12}  {'ratio':>7}  target"]
+    lines = [f"{'benchmark':<{w}}  {ours:>12}  {reference:>12}  {'ratio':>7}  {'rounds':>13}  verdict"]
     for r in rows:
-        ok = '✓' if r['ratio'] <= r['target'] else '✗'
+        spread = f"{r.get('low', r['ratio']):.2f}–{r.get('high', r['ratio']):.2f}×"
         lines.append(f"{r['name']:<{w}}  {r['ours']*1e6:>9.1f} µs  {r['reference']*1e6:>9.1f} µs  "
-                     f"{r['ratio']:>6.2f}×  ≤ {r['target']:g}× {ok}")
+                     f"{r['ratio']:>6.2f}×  {spread:>13}  {speed_verdict(r, ours, reference)}")
     return '\n'.join(lines)
 
 @contextmanager
@@ -53,6 +80,42 @@ def one_thread():
 
 # %% ../nbs/12_benchmarks.ipynb #41d43005
 TARGETS = dict(einsum=2.0, train=1.0, conv=3.0, numpy=1.5)
+
+# %% ../nbs/12_benchmarks.ipynb #118a18c4
+import numpy as np
+from . import layers, npnet
+
+def _np_step(model, x, y, lr):
+    "One SGD step of a NumPy `npnet.Model`; returns the loss."
+    loss = model(x, y)
+    model.backward(input_grad=False)
+    model.step(lr)
+    return loss
+
+def _numpy_and_torch(n_in, nh, n_out, bs, rng):
+    "The same float32 weights and batch as a NumPy `npnet.Model` and a hand-written torch `layers.Model`: `(m, x, y), (tm, tx, ty)`."
+    from scratchnet.training import CrossEntropy
+    ps = [npnet.init_weights(n_in, nh, rng=rng, dtype=np.float32), np.zeros(nh, np.float32),
+          npnet.init_weights(nh, n_out, rng=rng, dtype=np.float32), np.zeros(n_out, np.float32)]
+    x = rng.standard_normal((bs, n_in), dtype=np.float32)
+    if n_out == 1: y, loss, tloss = rng.standard_normal(bs, dtype=np.float32), None, None
+    else: y, loss, tloss = rng.integers(0, n_out, bs), npnet.CrossEntropy(), CrossEntropy()
+    ours = (npnet.Model(*[p.copy() for p in ps], loss=loss), x, y)
+    ref = (layers.Model(*[torch.from_numpy(p.copy()) for p in ps], loss=tloss), torch.from_numpy(x), torch.from_numpy(y))
+    return ours, ref
+
+def bench_numpy_step(quick=False, lr=1e-3):
+    """Time one training step of the NumPy MLP (`npnet.Model`) against the hand-written PyTorch one (`layers.Model`),
+    float32, batch 256, shapes 784→50→1 (mse) and 64→50→10 (cross-entropy): two `compare_speed` rows."""
+    from scratchnet.modules import train_step_hand
+    check_number('bench_numpy_step', lo=0, hi=1e3, lr=lr)
+    rng, rows = np.random.default_rng(0), []
+    for n_in, nh, n_out, loss_name in [(784, 50, 1, 'mse'), (64, 50, 10, 'cross-entropy')]:
+        (m, x, y), (tm, tx, ty) = _numpy_and_torch(n_in, nh, n_out, 256, rng)
+        rows.append(compare_speed(f"{n_in}→{nh}→{n_out} {loss_name}, batch 256", lambda: _np_step(m, x, y, lr),
+                                  lambda: train_step_hand(tm, tx, ty, lr), target=TARGETS['numpy'], reps=3,
+                                  min_run_time=0.02 if quick else 0.3))
+    return rows
 
 # %% ../nbs/12_benchmarks.ipynb #ef7bb183
 def machine_info():
@@ -73,14 +136,17 @@ def describe_machine(m):
 # %% ../nbs/12_benchmarks.ipynb #32815c03
 BOOK_SECONDS = {'triple loop': 1.15, 'elementwise': 1.7e-3, 'broadcast': 357e-6, 'torch.einsum': 68.7e-6, '@': 14e-6}
 
-def matmul_peak(n=1024, min_run_time=0.2, device=None):
-    "Time `@` on two n×n float32 matrices: a dict with name, n, seconds and gflops (2n³ operations per product)."
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"matmul_peak: n must be a positive int, got {n!r}")
+def matmul_peak(n=1024, min_run_time=0.2, reps=3, device=None):
+    """Time `@` on two n×n float32 matrices in `reps` rounds and keep the best median, as the comparisons do: a dict
+    with name, n, seconds, gflops (2n³ operations per product) and the GFLOP/s of the slowest and fastest round."""
+    check_int('matmul_peak', 1, 8192, n=n)
+    check_int('matmul_peak', 1, 20, reps=reps)
     g = torch.Generator().manual_seed(0)
     a, b = torch.randn(n, n, generator=g).to(device), torch.randn(n, n, generator=g).to(device)
-    secs = time_it(torch.matmul, a, b, min_run_time=min_run_time)
-    return dict(name=f'@ {n}×{n}×{n}', n=n, seconds=secs, gflops=2 * n**3 / secs / 1e9)
+    rounds = [time_it(torch.matmul, a, b, min_run_time=min_run_time) for _ in range(reps)]
+    gflops = lambda s: 2 * n**3 / s / 1e9
+    return dict(name=f'@ {n}×{n}×{n}', n=n, seconds=min(rounds), gflops=gflops(min(rounds)),
+                low_gflops=gflops(max(rounds)), high_gflops=gflops(min(rounds)))
 
 def with_peak_fraction(rows, peak):
     "Copies of the ladder `rows` with `of_peak` (their GFLOP/s as a fraction of `peak['gflops']`, None without a peak)."
@@ -88,18 +154,17 @@ def with_peak_fraction(rows, peak):
 
 def ladder_rows(quick=False):
     "Row 1: `speed_ladder` on the book's 5×784 @ 784×10 (`quick`: smaller corners, fewer runs), with the book's times."
-    from scratchnet.einsum import speed_ladder
     g = torch.Generator().manual_seed(0)
     a, b = torch.randn(5, 784, generator=g), torch.randn(784, 10, generator=g)
     rows = speed_ladder(a, b, budget=4_000 if quick else 50_000, min_run_time=0.03 if quick else 0.2)
     return [{**r, 'book': BOOK_SECONDS.get(r['name'])} for r in rows]
 
 # %% ../nbs/12_benchmarks.ipynb #110f4707
-COMPARISONS = {  # key: (row, what is compared, module, function)
-    'einsum': (3, 'from-scratch einsum vs torch.einsum', 'scratchnet.einsum', 'bench_einsum'),
-    'train': (4, 'one training step: hand-written Model vs autograd nn.Module', 'scratchnet.modules', 'bench_train_step'),
-    'conv': (5, 'one CNN training step: Conv2dFunction vs F.conv2d', 'scratchnet.conv', 'bench_conv_step'),
-    'numpy': (6, 'one MLP training step: NumPy port vs torch', 'scratchnet.npnet_bench', 'bench_numpy_step'),
+COMPARISONS = {  # key: (row, what is compared, module, function); each function's target is TARGETS[key]
+    'einsum': (3, 'from-scratch einsum vs torch.einsum', 'scratchnet.bench', 'bench_einsum'),
+    'train': (4, 'one training step: hand-written Model vs autograd nn.Module', 'scratchnet.bench', 'bench_train_step'),
+    'conv': (5, 'one CNN training step: Conv2dFunction vs F.conv2d', 'scratchnet.bench', 'bench_conv_step'),
+    'numpy': (6, 'one MLP training step: NumPy port vs torch', 'scratchnet.bench', 'bench_numpy_step'),
 }
 
 def check_rows(rows, source):
@@ -110,18 +175,24 @@ def check_rows(rows, source):
         missing = {'name', 'ours', 'reference', 'ratio', 'target'} - set(r if isinstance(r, dict) else ())
         if missing: raise ValueError(f"check_rows: a row of {source} lacks {sorted(missing)}: {r!r}")
         bad = [k for k in ('ours', 'reference', 'ratio', 'target')
-               if isinstance(r[k], bool) or not isinstance(r[k], (int, float)) or not r[k] > 0]
+               if isinstance(r[k], bool) or not isinstance(r[k], (int, float)) or not 0 < r[k] < float('inf')]
         if bad: raise ValueError(f"check_rows: row {r['name']!r} of {source} has non-positive or non-numeric {bad}")
     return rows
 
+def target_verdict(row):
+    "'holds' when every round's ratio is within the target, 'MISSES' when none is, else 'noise' (the rounds straddle it)."
+    lo, hi = row.get('low', row['ratio']), row.get('high', row['ratio'])
+    if row.get('noisy'): return 'noise'
+    return 'holds' if hi <= row['target'] else 'MISSES' if lo > row['target'] else 'noise'
+
 def comparison_rows(key, quick=False):
-    "Rows 3-6: the rows of the `bench_*` function that `COMPARISONS[key]` names, plus `section` and `holds`."
+    "Rows 3-6: the rows of the `bench_*` function that `COMPARISONS[key]` names, plus `section`, `holds` and `verdict`."
     if key not in COMPARISONS:
         raise ValueError(f"comparison_rows: unknown key {key!r}; known keys are {', '.join(COMPARISONS)}")
     _, _, module, fn = COMPARISONS[key]
     f = getattr(importlib.import_module(module), fn)
     rows = check_rows(f(quick=quick), f'{module}.{fn}')
-    return [{**r, 'section': key, 'holds': r['ratio'] <= r['target']} for r in rows]
+    return [{**r, 'section': key, 'holds': r['ratio'] <= r['target'], 'verdict': target_verdict(r)} for r in rows]
 
 # %% ../nbs/12_benchmarks.ipynb #d6dd6a22
 NBDEV_TEST_TARGET = 120.0
@@ -163,7 +234,7 @@ def run_benchmarks(quick=False, only=None, nbdev_test=False, progress=True):
     t0, bar = time.perf_counter(), progress_bar(keys) if progress else keys
     for key in bar:
         if progress: bar.comment = key
-        if key == 'peak': report['peak'] = matmul_peak(1024, min_run_time=0.05 if quick else 0.3)
+        if key == 'peak': report['peak'] = matmul_peak(1024, min_run_time=0.05 if quick else 0.3, reps=3)
         elif key == 'ladder': report['ladder'] = with_peak_fraction(ladder_rows(quick), report['peak'])
         elif key == 'nbdev': report['nbdev_test'] = time_nbdev_test()
         else: report['comparisons'] += comparison_rows(key, quick)
@@ -184,11 +255,13 @@ def fmt_share(f):
 
 def _verdict(ok): return 'holds' if ok else 'MISSES'
 
+def _spread(x): return f"{x.get('low', x['ratio']):.2f}–{x.get('high', x['ratio']):.2f}×"
+
 def format_report(report):
-    "The report from `run_benchmarks` as a text table: rows 1-7, each comparison with its target and verdict."
+    "The report from `run_benchmarks` as a text table: rows 1-7, each comparison with its spread, target and verdict."
     r, out = report, []
     out.append(f"scratchnet-bench{' --quick' if r['quick'] else ''} on {describe_machine(r['machine'])}")
-    out.append("medians of torch.utils.benchmark runs; compare the ratios, not the absolute times\n")
+    out.append("best medians of torch.utils.benchmark runs; compare the ratios, not the absolute times\n")
     if r['ladder']:
         out.append(f"1. matmul speed ladder, 5×784 @ 784×10\n   {'variant':<16}{'time':>10}{'book':>10}{'vs loop':>11}{'GFLOP/s':>10}{'of peak':>10}")
         for x in r['ladder']:
@@ -196,15 +269,18 @@ def format_report(report):
                        f"{x['speedup']:>10,.0f}×{x['gflops']:>10.3g}{fmt_share(x.get('of_peak')):>10}")
     if r['peak']:
         p = r['peak']
-        out.append(f"\n2. {p['name']}: {fmt_seconds(p['seconds'])} per product = {p['gflops']:.1f} GFLOP/s (this machine's practical peak)")
+        rounds = f" (rounds {p['low_gflops']:.1f}–{p['high_gflops']:.1f})" if 'low_gflops' in p else ''
+        out.append(f"\n2. {p['name']}: {fmt_seconds(p['seconds'])} per product = {p['gflops']:.1f} GFLOP/s{rounds} "
+                   "(this machine's practical peak)")
     w = max([30] + [len(x['name']) + 2 for x in r['comparisons']])      # width of the 'case' column
     for key, (row, what, _, _) in COMPARISONS.items():
         rows = [x for x in r['comparisons'] if x['section'] == key]
         if not rows: continue
-        out.append(f"\n{row}. {what}\n   {'case':<{w}}{'ours':>10}{'reference':>11}{'ratio':>8}{'target':>9}  verdict")
+        out.append(f"\n{row}. {what}\n   {'case':<{w}}{'ours':>10}{'reference':>11}{'ratio':>8}{'rounds':>13}{'target':>9}  verdict")
         for x in rows:
             out.append(f"   {x['name']:<{w}}{fmt_seconds(x['ours']):>10}{fmt_seconds(x['reference']):>11}"
-                       f"{x['ratio']:>7.2f}×{'≤ ' + format(x['target'], 'g') + '×':>9}  {_verdict(x['holds'])}")
+                       f"{x['ratio']:>7.2f}×{_spread(x):>13}{'≤ ' + format(x['target'], 'g') + '×':>9}  "
+                       f"{x.get('verdict', _verdict(x['holds']))}")
     n = r['nbdev_test']
     out.append(f"\n7. nbdev_test, every notebook: " + (
         f"{fmt_seconds(n['seconds'])} (target ≤ {n['target']:g} s{'' if n['passed'] else '; some notebooks FAILED'}): "
@@ -214,7 +290,34 @@ def format_report(report):
                f"{' for --quick' if r['quick'] else ''}): {_verdict(ok)}")
     return '\n'.join(out)
 
+# %% ../nbs/12_benchmarks.ipynb #358e841d
+def what_the_numbers_say(report):
+    "The report's findings as sentences built from its own numbers: the ladder, the peak, and each comparison's verdicts."
+    r, out = report, []
+    lad = {x['name']: x for x in r['ladder']}
+    if 'triple loop' in lad and '@' in lad:
+        book = BOOK_SECONDS['triple loop'] / BOOK_SECONDS['@']
+        out.append(f"- The ladder climbed from the triple loop to `@` by {lad['@']['speedup']:,.0f}× in this run "
+                   f"(the book's times give {book:,.0f}×).")
+        if lad['@'].get('of_peak') is not None:
+            p = r['peak']
+            out.append(f"- On 5×784 @ 784×10, `@` ran at {lad['@']['gflops']:.3g} GFLOP/s, {fmt_share(lad['@']['of_peak'])} "
+                       f"of the {p['gflops']:.1f} GFLOP/s that it reached on {p['n']}×{p['n']} matrices "
+                       f"(rounds {p.get('low_gflops', p['gflops']):.1f}–{p.get('high_gflops', p['gflops']):.1f} GFLOP/s).")
+    for key, (row, what, _, _) in COMPARISONS.items():
+        rows = [x for x in r['comparisons'] if x['section'] == key]
+        if not rows: continue
+        ratios = [x['ratio'] for x in rows]
+        counts = {v: sum(x.get('verdict', _verdict(x['holds'])) == v for x in rows) for v in ('holds', 'MISSES', 'noise')}
+        said = ', '.join(f"{'too noisy to call' if v == 'noise' else v} in {c}" for v, c in counts.items() if c)
+        out.append(f"- {what[0].upper() + what[1:]}: ratios {min(ratios):.2f}–{max(ratios):.2f}× over {len(rows)} "
+                   f"case{'s' if len(rows) > 1 else ''} (single rounds {min(x.get('low', x['ratio']) for x in rows):.2f}–"
+                   f"{max(x.get('high', x['ratio']) for x in rows):.2f}×); the target ≤ {rows[0]['target']:g}× {said}.")
+    return '\n'.join(out)
+
 # %% ../nbs/12_benchmarks.ipynb #c2011a67
+_COLOURS = {'holds': 'tab:green', 'MISSES': 'tab:red', 'noise': 'tab:grey'}
+
 def plot_report(report):
     "Two panels: the ladder's GFLOP/s against the peak, and each comparison's ratio against its target; returns the Figure."
     lad, comp = report['ladder'], report['comparisons']
@@ -230,37 +333,56 @@ def plot_report(report):
     a1.set_xlabel('GFLOP/s (log scale)'); a1.set_title('1-2. matmul ladder, 5×784 @ 784×10, vs the peak')
     if comp:
         names = [f"{x['section']}: {x['name']}" for x in comp]
-        a2.barh(names, [x['ratio'] for x in comp], color=['tab:green' if x['holds'] else 'tab:red' for x in comp])
+        a2.barh(names, [x['ratio'] for x in comp], color=[_COLOURS[x.get('verdict', _verdict(x['holds']))] for x in comp])
+        lo_err = [x['ratio'] - x.get('low', x['ratio']) for x in comp]
+        hi_err = [x.get('high', x['ratio']) - x['ratio'] for x in comp]
+        a2.errorbar([x['ratio'] for x in comp], range(len(comp)), xerr=[lo_err, hi_err], fmt='none', ecolor='k', lw=1, capsize=3)
         a2.scatter([x['target'] for x in comp], range(len(comp)), marker='|', s=400, color='k', zorder=3, label='target')
         a2.axvline(1, color='grey', lw=0.8); a2.invert_yaxis(); a2.set_xscale('log'); a2.legend(loc='best', fontsize=8)
-        vals = [v for x in comp for v in (x['ratio'], x['target'])] + [1.]
+        vals = [v for x in comp for v in (x.get('low', x['ratio']), x.get('high', x['ratio']), x['target'])] + [1.]
         lo, hi = min(vals) / 1.5, max(vals) * 1.5
         a2.set_xlim(lo, hi); a2.minorticks_off()
         a2.set_xticks([t for t in (0.01, 0.03, 0.1, 0.3, 0.5, 1, 2, 3, 10, 30, 100) if lo <= t <= hi])
         a2.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f'{v:g}×'))
-    a2.set_xlabel('ours ÷ reference (log scale; left of the target holds)'); a2.set_title('3-6. our code vs PyTorch')
+    a2.set_xlabel('ours ÷ reference (log scale; whiskers: single rounds; grey: within the noise)')
+    a2.set_title('3-6. our code vs PyTorch')
     fig.tight_layout(); plt.close(fig)            # closed: shown only where it is displayed
     return fig
 
 # %% ../nbs/12_benchmarks.ipynb #e519fdf3
-def main(argv=None):
-    "Entry point of the `scratchnet-bench` console script: run the benchmarks, print the table, optionally write JSON."
-    p = argparse.ArgumentParser(prog='scratchnet-bench', description="Every speed figure of the scratchnet course, "
-                                "measured side by side and printed as ratios against their targets.")
-    p.add_argument('--quick', action='store_true', help='smaller corners and shorter timing windows (about 20 s)')
-    p.add_argument('--json', metavar='PATH', help='also write the report as JSON to PATH')
-    p.add_argument('--nbdev-test', action='store_true', help='add row 7: time a whole nbdev_test run (needs a clone of the repository)')
-    p.add_argument('--only', metavar='SECTIONS', help=f"comma-separated subset of: {','.join(SECTIONS)}")
-    p.add_argument('--no-progress', action='store_true', help='no progress bar')
-    args = p.parse_args(argv)
-    only = [s.strip() for s in args.only.split(',') if s.strip()] if args.only else None
-    if only is not None and (not only or set(only) - set(SECTIONS)):
-        p.error(f"--only: unknown or no sections in {args.only!r}; choose from {','.join(SECTIONS)}")
+def save_report(report, path):
+    "Write `report` to `path` as JSON, the format of `scratchnet-bench --json`."
+    Path(path).write_text(json.dumps(report, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
+
+@call_parse
+def bench_cli(quick: bool=False,        # smaller corners and shorter timing windows (about 20 s)
+              json: str=None,           # also write the report as JSON to this path
+              nbdev_test: bool=False,   # add row 7: time a whole nbdev_test run (needs a clone of the repository)
+              only: str=None,           # comma-separated subset of the sections peak, ladder, einsum, train, conv, numpy, nbdev
+              no_progress: bool=False): # no progress bar
+    "Every speed figure of the scratchnet course, measured side by side and printed as ratios against their targets."
+    keys = None if only is None else [s.strip() for s in only.split(',') if s.strip()]
     with contextlib.redirect_stdout(sys.stderr):              # the progress bar, away from the table
-        report = run_benchmarks(quick=args.quick, only=only, nbdev_test=args.nbdev_test, progress=not args.no_progress)
-        if not args.no_progress: print()
+        report = run_benchmarks(quick=quick, only=keys, nbdev_test=nbdev_test, progress=not no_progress)
+        if not no_progress: print()
     print(format_report(report))
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
-        print(f"wrote {args.json}")
+    if json:
+        save_report(report, json)
+        print(f"wrote {json}")
     return 0
+
+def _underscored(a):
+    "`--nbdev-test=x` as `--nbdev_test=x`: `call_parse` names each option after its parameter."
+    if not a.startswith('--'): return a
+    name, eq, value = a[2:].partition('=')
+    return f"--{name.replace('-', '_')}{eq}{value}"
+
+def main(argv=None):
+    """Entry point of the `scratchnet-bench` console script: parse `argv` (default: the command line) with the parser
+    that `call_parse` builds for `bench_cli`, spelling options with dashes (`--nbdev-test`) or underscores, and run it."""
+    p = anno_parser(bench_cli, prog='scratchnet-bench')
+    args = vars(p.parse_args([_underscored(a) for a in (sys.argv[1:] if argv is None else argv)]))
+    only = args['only']
+    if only is not None and (not only.strip(', ') or {s.strip() for s in only.split(',') if s.strip()} - set(SECTIONS)):
+        p.error(f"--only: unknown or no sections in {only!r}; choose from {','.join(SECTIONS)}")
+    return bench_cli(**{k: v for k, v in args.items() if k not in ('pdb', 'xtra')})
