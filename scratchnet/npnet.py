@@ -78,7 +78,8 @@ def init_weights(n_in, n_out, kind='kaiming', rng=None, dtype=np.float64):
     `rng` is a `numpy.random.Generator`, an int seed, or None for a fresh unseeded generator."""
     check_choice('init_weights', 'kind', kind, tuple(_INIT_STD))
     check_choice('init_weights', 'dtype', dtype, (np.float32, np.float64))
-    check_int('init_weights', 1, 2**30, n_in=n_in, n_out=n_out, elements=n_in * n_out)
+    check_int('init_weights', 1, 2**30, n_in=n_in, n_out=n_out)
+    check_int('init_weights', 1, 2**30, elements=n_in * n_out)
     rng = _generator('init_weights', rng)
     return (rng.standard_normal((n_in, n_out), dtype=dtype) * _INIT_STD[kind](n_in)).astype(dtype, copy=False)
 
