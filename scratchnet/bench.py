@@ -61,7 +61,7 @@ def speed_verdict(row, ours='ours', reference='reference'):
     lo, hi = row.get('low', row['ratio']), row.get('high', row['ratio'])
     if row.get('noisy'): return 'too noisy to call (an outlier round stayed after re-measuring)'
     return (f"{ours} faster in every round" if hi < 0.95 else f"{ours} slower in every round" if lo > 1.05
-            else f"within the noise ({ours} and {reference} swap places, or differ by under 5 %)")
+            else f"within the noise (in some round {ours} and {reference} were within 5 %, or swapped places)")
 
 def format_bench(rows, ours='ours', reference='reference'):
     "Benchmark rows (from `compare_speed`) as a text table: both times, the ratio, its range over rounds, and the verdict."
@@ -76,9 +76,11 @@ def format_bench(rows, ours='ours', reference='reference'):
 
 @contextmanager
 def one_thread():
-    "Run a block of code on one CPU thread (for small tensors, coordinating threads costs more than it saves)."
+    "Run a block of code on one CPU thread, PyTorch's and NumPy's BLAS alike (for small arrays, coordinating threads costs more than it saves)."
+    from threadpoolctl import threadpool_limits                 # installed with scikit-learn
     n = torch.get_num_threads(); torch.set_num_threads(1)
-    try: yield
+    try:
+        with threadpool_limits(1): yield
     finally: torch.set_num_threads(n)
 
 # %% ../nbs/12_benchmarks.ipynb #41d43005
@@ -109,13 +111,13 @@ def _numpy_and_torch(n_in, nh, n_out, bs, rng):
 
 def bench_numpy_step(quick=False, lr=1e-3):
     """Time one training step of the NumPy MLP (`npnet.Model`) against the hand-written PyTorch one (`layers.Model`),
-    float32, batch 256, shapes 784→50→1 (mse) and 64→50→10 (cross-entropy): two `compare_speed` rows."""
+    float32, batch 256, shapes 784→50→1 (mse) and 64→50→10 (cross-entropy), on one thread: two `compare_speed` rows."""
     from scratchnet.modules import train_step_hand
     check_number('bench_numpy_step', lo=0, hi=1e3, lr=lr)
     rng, rows = np.random.default_rng(0), []
     for n_in, nh, n_out, loss_name in [(784, 50, 1, 'mse'), (64, 50, 10, 'cross-entropy')]:
         (m, x, y), (tm, tx, ty) = _numpy_and_torch(n_in, nh, n_out, 256, rng)
-        rows.append(compare_speed(f"{n_in}→{nh}→{n_out} {loss_name}, batch 256", lambda: _np_step(m, x, y, lr),
+        with one_thread(): rows.append(compare_speed(f"{n_in}→{nh}→{n_out} {loss_name}, batch 256", lambda: _np_step(m, x, y, lr),
                                   lambda: train_step_hand(tm, tx, ty, lr), target=TARGETS['numpy'], reps=3,
                                   min_run_time=0.02 if quick else 0.3))
     return rows
