@@ -422,5 +422,5 @@ def main(argv=None):
     p = anno_parser(bench_cli, prog='scratchnet-bench')
     args = vars(p.parse_args([_underscored(str(a)) for a in (sys.argv[1:] if argv is None else argv)]))
     try: _sections('scratchnet-bench', args['only'])
-    except ValueError as e: p.error(str(e))
+    except ValueError as e: p.error(str(e).split(': ', 1)[1])      # argparse names the program itself
     return bench_cli(**{k: v for k, v in args.items() if k not in ('pdb', 'xtra')})
