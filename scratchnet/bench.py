@@ -159,8 +159,10 @@ def matmul_peak(n=1024, min_run_time=0.2, reps=3):
 
 def with_peak_fraction(rows, peak):
     "Copies of the ladder `rows` with `of_peak` (their GFLOP/s as a fraction of `peak['gflops']`, None without a peak)."
-    if not isinstance(rows, list) or not all(isinstance(r, dict) and 'gflops' in r for r in rows) or not (peak is None or 'gflops' in peak):
-        raise TypeError(f"with_peak_fraction: expects a list of ladder rows and a peak, dicts with 'gflops', got {describe(rows)} and {describe(peak)}")
+    if not isinstance(rows, list) or not all(isinstance(r, dict) and 'gflops' in r for r in rows):
+        raise TypeError(f"with_peak_fraction: expects a list of ladder rows (dicts with 'gflops'), got {describe(rows)}")
+    if peak is not None:
+        check_type('with_peak_fraction', dict, peak=peak); check_number('with_peak_fraction', lo=1e-12, gflops=peak.get('gflops'))
     return [{**r, 'of_peak': r['gflops'] / peak['gflops'] if peak else None} for r in rows]
 
 def ladder_rows(quick=False):

@@ -109,7 +109,8 @@ def test_matmul_peak_good():
                          math.isclose(p['gflops'], 2 / p['seconds'] / 1e9))
 
 @pytest.mark.parametrize('rows, peak', [(None, dict(gflops=1.)), ([dict(name='x')], dict(gflops=1.)), ([dict(gflops=1.)], 'peak'),
-                                        ([3], None)], ids=str)
+                                        ([3], None), ([dict(gflops=1.)], 3), ([dict(gflops=1.)], dict(gflops=0.)),
+                                        ([dict(gflops=1.)], dict(name='peak'))], ids=str)
 def test_with_peak_fraction_bad(rows, peak):
     outcome(M, 'with_peak_fraction', lambda: bench.with_peak_fraction(rows, peak), error=True)
 

@@ -74,6 +74,13 @@ def test_matmul_parity_with_torch(n, k, m, dtype):
     outcome(M, 'matmul_elementwise', lambda: npnet.matmul_elementwise(a, b),
             ok=close(tm.matmul_elementwise(T(a), T(b)).numpy(), rtol=1e-4, atol=1e-5), what=f"{n, k, m} {dtype}")
 
+@pytest.mark.parametrize('arrays, kinds, bad', [((np.ones(2), np.ones(2, int)), 'iuf', False), ((np.ones(2, bool),), 'iuf', True),
+                                               ((np.array(['a']),), 'biuf', True), ((np.ones(2, complex),), 'biuf', True),
+                                               ((np.ones(2, np.uint8),), 'iu', False), ((np.ones(2),), 'iu', True)], ids=str)
+def test_check_numbers(arrays, kinds, bad):
+    outcome(M, 'check_numbers', lambda: npnet.check_numbers('check_numbers', kinds, **{f'a{i}': a for i, a in enumerate(arrays)}),
+            ok=lambda r: r is None, error=bad)
+
 @pytest.mark.parametrize('sizes', [(2, 3), (3, 2), (2, 3, 4), (2, 2)])
 def test_check_matmul_bad_name_types(sizes):
     a, b = np.ones(sizes[:2]), np.ones(sizes[-2:])
