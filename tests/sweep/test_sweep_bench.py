@@ -37,7 +37,7 @@ def test_compare_speed_not_callable(ours, reference):
     outcome(M, 'compare_speed', lambda: bench.compare_speed('x', ours, reference, 1.), error=True)
 
 @pytest.mark.parametrize('kw', [dict(reps=0), dict(reps=2.5), dict(reps=10**6), dict(reps=None), dict(min_run_time=-1),
-                                dict(min_run_time=float('nan')), dict(min_run_time=1e6), dict(target=None), dict(target=-1.)], ids=str)
+                                dict(min_run_time=float('nan')), dict(min_run_time=1e6), dict(target='2'), dict(target=-1.)], ids=str)
 def test_compare_speed_bad_args(kw):
     args = {**dict(name='x', ours=print, reference=print, target=1.), **kw}
     outcome(M, 'compare_speed', lambda: bench.compare_speed(**args), error=True, what=str(kw))
@@ -48,6 +48,10 @@ def test_compare_speed_good():
                 and math.isclose(r.ratio, r['ours'] / r['reference']) and r.low <= r.ratio <= r.high and r.rounds == 1)
     outcome(M, 'compare_speed', lambda: bench.compare_speed('two sums', lambda: sum([1]), lambda: sum([2]), 1., reps=1,
                                                             min_run_time=0.001), ok=ok)
+
+def test_compare_speed_without_a_target():
+    outcome(M, 'compare_speed', lambda: bench.compare_speed('demo', lambda: None, lambda: None, reps=2, min_run_time=0.001),
+            ok=lambda r: r.target is None and r.rounds == 2)
 
 def test_compare_speed_remeasures_an_outlier(monkeypatch):
     times = iter([1e-3, 1e-3, 1e-3, 44e-3, 1e-3, 1e-3, 1e-3, 1e-3])      # one reference round 44× slower
@@ -83,6 +87,8 @@ def test_noisy_row_is_never_a_verdict():
     r = row(ratio=0.01, low=0.01, high=1.0, noisy=True, target=1.5)
     outcome(M, 'target_verdict', lambda: bench.target_verdict(r), ref=lambda: 'noise')
     outcome(M, 'speed_verdict', lambda: bench.speed_verdict(r), ok=lambda s: s.startswith('too noisy'))
+    outcome(M, 'speed_verdict', lambda: bench.speed_verdict(row(rounds=1)), ref=lambda: 'a single round: too few to call')
+    outcome(M, 'format_bench', lambda: bench.format_bench([row(target=None)]), ok=lambda t: 'ours slower in every round' in t)
 
 @pytest.mark.parametrize('fn, v', [('fmt_seconds', 'x'), ('fmt_seconds', [1.]), ('fmt_seconds', float('nan')), ('fmt_share', 'x'),
                                    ('fmt_share', True)], ids=str)
