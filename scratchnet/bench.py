@@ -62,7 +62,6 @@ def speed_verdict(row, ours='ours', reference='reference'):
     check_rows([row], 'row', 'speed_verdict', need=ROW_KEYS[:4])
     lo, hi = row.get('low', row['ratio']), row.get('high', row['ratio'])
     if row.get('noisy'): return 'too noisy to call (an outlier round stayed after re-measuring)'
-    if row.get('rounds', 2) < 2: return 'a single round: too few to call'
     return (f"{ours} faster in every round" if hi < 0.95 else f"{ours} slower in every round" if lo > 1.05
             else f"within the noise (in some round {ours} and {reference} were within 5 %, or swapped places)")
 
