@@ -40,7 +40,7 @@ def compare_speed(name, ours, reference, target=None, reps=3, min_run_time=0.2):
     """Time the zero-argument callables `ours` and `reference` alternately, `reps` rounds of `time_it` each; a round
     10× away from its side's median is measured again (at most `reps` times). Returns a benchmark row: `ours` and
     `reference` (each side's best median, seconds), `ratio` (their quotient), `low` and `high` (the extreme ratios of
-    single rounds), `rounds`, `noisy` (an outlier stayed), `name` and `target` (None for a demo); keys read as attributes too."""
+    single rounds), `name` and `target` (None for a demo); keys read as attributes too."""
     if not (callable(ours) and callable(reference)):
         raise TypeError(f"compare_speed: ours and reference must be callables, got {describe(ours)} and {describe(reference)}")
     check_int('compare_speed', 1, 20, reps=reps)
@@ -54,14 +54,13 @@ def compare_speed(name, ours, reference, target=None, reps=3, min_run_time=0.2):
         del rounds[bad[0]]; one_round()
     t_ours, t_ref = (min(side) for side in zip(*rounds))
     ratios = [a / b for a, b in rounds]
-    return AttrDict(name=name, ours=t_ours, reference=t_ref, ratio=t_ours / t_ref, low=min(ratios), high=max(ratios),
-                    rounds=len(rounds), noisy=bool(_outliers(rounds)), target=target)
+    return AttrDict(name=name, ours=t_ours, reference=t_ref, ratio=t_ours / t_ref, low=min(ratios), high=max(ratios), target=target)
 
 def speed_verdict(row, ours='ours', reference='reference'):
     "What the rounds of a `compare_speed` row support: `ours` faster (or slower) in every round by 5 %, or neither."
     check_rows([row], 'row', 'speed_verdict', need=ROW_KEYS[:4])
     lo, hi = row.get('low', row['ratio']), row.get('high', row['ratio'])
-    if row.get('noisy'): return 'too noisy to call (an outlier round stayed after re-measuring)'
+    if hi > 10 * lo: return 'too noisy to call (its rounds differ more than 10×)'
     return (f"{ours} faster in every round" if hi < 0.95 else f"{ours} slower in every round" if lo > 1.05
             else f"within the noise (in some round {ours} and {reference} were within 5 %, or swapped places)")
 
@@ -196,10 +195,10 @@ def check_rows(rows, source, fn='check_rows', need=ROW_KEYS):
     return rows
 
 def target_verdict(row):
-    "'holds' when every round's ratio is within the target, 'MISSES' when none is, else 'noise' (the rounds straddle it)."
+    "'holds' when every round's ratio is within the target, 'MISSES' when none is, else (or when rounds differ 10×) 'noise'."
     check_rows([row], 'row', 'target_verdict')
     lo, hi = row.get('low', row['ratio']), row.get('high', row['ratio'])
-    if row.get('noisy'): return 'noise'
+    if hi > 10 * lo: return 'noise'                               # an outlier round stayed
     return 'holds' if hi <= row['target'] else 'MISSES' if lo > row['target'] else 'noise'
 
 def comparison_rows(key, quick=False):
