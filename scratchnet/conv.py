@@ -54,9 +54,9 @@ def plot_unfold(h=4, w=4, ks=2, stride=1, padding=0, dilation=1, col=0):
     kh, kw = _pair(ks, 'ks', 'plot_unfold', 1)
     (sh, sw), (ph, pw), (dh, dw), (ho, wo) = _geometry('plot_unfold', (h, w), (kh, kw), stride, padding, dilation)
     hp, wp = h + 2 * ph, w + 2 * pw
-    if max(hp, wp, ho, wo) > 16 or kh * kw > 64:
+    if max(hp, wp) > 16 or ho * wo > 100 or kh * kw > 36:
         raise ValueError(f"plot_unfold: too large to draw legibly: a padded {hp}×{wp} image, {kh}×{kw} kernel; "
-                         f"at most 16 pixels a side, 64 kernel taps and 16×16 output positions (unfold_indices has no such limit)")
+                         f"at most 16 pixels a side, 36 kernel taps and 100 output positions (unfold_indices has no such limit)")
     idx = unfold_indices(h, w, ks, stride, padding, dilation)
     K, L = idx.shape
     check_int('plot_unfold', 0, L - 1, col=col)
@@ -118,13 +118,13 @@ def _patches(fn, x, ks, stride, padding, dilation):
     except (RuntimeError, MemoryError) as e:                                             # absurd sizes: no memory for it
         raise ValueError(f"{fn}: the patch matrix of x {describe(x)} with a {tuple(ks)} kernel and padding {padding} "
                          f"does not fit in memory ({str(e)[:120]})") from None
-    return cols.transpose(0, 1).reshape(cols.shape[1], -1)
+    return cols.transpose(0, 1).flatten(1)
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     "2-D convolution of `x` `(N, C, H, W)` with `weight` `(O, C, kh, kw)`: `F.unfold`, then one matrix product."
     s, p, d, (ho, wo) = _check_conv('conv2d', x, weight, bias, stride, padding, dilation)
     o = weight.shape[0]
-    y = weight.reshape(o, -1) @ _patches('conv2d', x, weight.shape[2:], s, p, d)        # (O, N·L)
+    y = weight.flatten(1) @ _patches('conv2d', x, weight.shape[2:], s, p, d)            # (O, N·L)
     if bias is not None: y = y + bias[:, None]
     return y.reshape(o, x.shape[0], ho, wo).transpose(0, 1).contiguous()
 
@@ -137,7 +137,7 @@ class Conv2dFunction(Function):
         s, p, d, (ho, wo) = _check_conv('Conv2dFunction', x, weight, bias, stride, padding, dilation)
         o, ks = weight.shape[0], weight.shape[2:]
         X = _patches('Conv2dFunction', x, ks, s, p, d)                              # (K, N·L)
-        y = weight.reshape(o, -1) @ X                                               # (O, N·L)
+        y = weight.flatten(1) @ X                                                   # (O, N·L)
         if bias is not None: y = y + bias[:, None]
         ctx.save_for_backward(X, weight)
         ctx.geometry, ctx.has_bias = (x.shape, s, p, d, ho * wo), bias is not None
@@ -148,11 +148,10 @@ class Conv2dFunction(Function):
     def backward(ctx, grad_out):
         X, weight = ctx.saved_tensors
         (n, c, h, w), s, p, d, L = ctx.geometry
-        o = weight.shape[0]
-        G = grad_out.transpose(0, 1).reshape(o, -1)                                # (O, N·L), same column order as X
+        G = grad_out.transpose(0, 1).flatten(1)                                    # (O, N·L), same column order as X
         gx = gw = gb = None
         if ctx.needs_input_grad[0]:
-            gX = weight.reshape(o, -1).t() @ G                                      # (K, N·L): gradient of each patch
+            gX = weight.flatten(1).t() @ G                                          # (K, N·L): gradient of each patch
             cols = gX.reshape(gX.shape[0], n, L).transpose(0, 1)                    # (N, K, L), the layout fold expects
             gx = F.fold(cols, (h, w), weight.shape[2:], dilation=d, padding=p, stride=s)   # add every copy back
         if ctx.needs_input_grad[1]: gw = (G @ X.t()).reshape(weight.shape)         # one (O, N·L) @ (N·L, K) product

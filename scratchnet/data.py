@@ -26,10 +26,15 @@ def normalise(x_train, x_valid):
     if not s > 0: raise ValueError(f"normalise: x_train's standard deviation is {s.item()}; it cannot be scaled to 1")
     return (x_train - m) / s, (x_valid - m) / s, m, s
 
+def _check_device(fn, device):
+    try: return torch.empty(0, device=device).device
+    except (RuntimeError, TypeError): raise ValueError(f"{fn}: device {device!r} is not a device torch can use here") from None
+
 def load_digits_data(valid_pct=0.2, seed=42, device=None):
     """scikit-learn's 1,797 handwritten 8×8 digits as `x_train, y_train, x_valid, y_valid`: x is float32 `(n, 64)`,
     normalised with the training mean and std; y holds int64 labels 0-9. The split depends only on `seed`."""
     check_number('load_digits_data', 0, 1, valid_pct=valid_pct); check_int('load_digits_data', 0, 2**63 - 1, seed=seed)
+    device = _check_device('load_digits_data', device)
     from sklearn.datasets import load_digits
     d = load_digits()
     x, y = torch.tensor(d.data, dtype=torch.float32), torch.tensor(d.target, dtype=torch.int64)
@@ -44,7 +49,7 @@ def load_digits_data(valid_pct=0.2, seed=42, device=None):
 
 # %% ../nbs/07_data.ipynb #888f3605
 def show_images(x, labels=None, ncols=10, size=0.9):
-    "Plot up to 200 images given as flattened square rows `(n, h*w)`, `(n, h, w)` or `(n, 1, h, w)`; returns the Figure."
+    "Plot up to 100 images given as flattened square rows `(n, h*w)`, `(n, h, w)` or `(n, 1, h, w)`; returns the Figure."
     try: x = torch.as_tensor(x).detach().cpu()
     except (TypeError, ValueError, RuntimeError): raise TypeError(f"show_images: x must be a tensor or an array of images, got {describe(x)}") from None
     check_int('show_images', 1, 50, ncols=ncols); check_number('show_images', 0.1, 10, size=size)
@@ -55,8 +60,8 @@ def show_images(x, labels=None, ncols=10, size=0.9):
         x = x.reshape(len(x), side, side)
     elif x.ndim == 4 and x.shape[1] == 1: x = x[:, 0]
     elif x.ndim != 3: raise ValueError(f"show_images: expects (n, h*w), (n, h, w) or (n, 1, h, w), got {tuple(x.shape)}")
-    if not 0 < len(x) <= 200 or (labels is not None and len(labels) != len(x)) or x.is_complex():
-        raise ValueError(f"show_images: expects 1 to 200 real images and one label for each, got {describe(x)} {x.dtype} and "
+    if not 0 < len(x) <= 100 or (labels is not None and len(labels) != len(x)) or x.is_complex():
+        raise ValueError(f"show_images: expects 1 to 100 real images and one label for each, got {describe(x)} {x.dtype} and "
                          f"{'no labels' if labels is None else f'{len(labels)} labels'}")
     nrows = -(-len(x) // ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.25 * (labels is not None))), squeeze=False)
@@ -90,7 +95,8 @@ def parse_idx(raw, name='data', fn='parse_idx'):
     if got != need:
         raise bad(f"payload is {'shorter' if got < need else 'longer'} than the header declares: "
                   f"shape {shape} of {dtype.name} needs {need} bytes, got {got}")
-    return np.frombuffer(raw, dtype, offset=start).reshape(shape).astype(dtype.newbyteorder('='))
+    try: return np.frombuffer(raw, dtype, offset=start).reshape(shape).astype(dtype.newbyteorder('='))
+    except ValueError as e: raise bad(f"numpy cannot hold this array: {e}") from None     # e.g. more dimensions than numpy allows
 
 def read_idx(path, max_bytes=2**31):
     "Read an IDX file, plain or gzipped (detected from its first bytes, at most `max_bytes` unzipped), into a numpy array."
@@ -133,8 +139,10 @@ def sha256_file(path):
     "SHA-256 hex digest of the file at `path`, read in 1 MiB chunks."
     check_type('sha256_file', (str, os.PathLike), path=path)
     h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        while chunk := f.read(1 << 20): h.update(chunk)
+    try:
+        with open(path, 'rb') as f:
+            while chunk := f.read(1 << 20): h.update(chunk)
+    except OSError as e: raise type(e)(e.errno, f"sha256_file: cannot read {path}: {e.strerror}") from None
     return h.hexdigest()
 
 def _download(url, dest, sha256, deadline, timeout):
@@ -190,8 +198,7 @@ def load_mnist(cache_dir=None, download=True, base_url=MNIST_URL, timeout=60, ch
     if not re.match(r'(https?|file)://', base_url): raise ValueError(f"load_mnist: base_url must start with http://, https:// or file://, got {base_url!r}")
     missing = sorted(set(MNIST_SHA256) - set(checksums))
     if missing: raise ValueError(f"load_mnist: checksums has no entry for {', '.join(missing)}")
-    try: device = torch.empty(0, device=device).device
-    except (RuntimeError, TypeError): raise ValueError(f"load_mnist: device {device!r} is not a device torch can use here") from None
+    device = _check_device('load_mnist', device)
     folder, base_url, deadline = data_dir(cache_dir)/'mnist', base_url.rstrip('/') + '/', time.monotonic() + timeout
     new_dirs = [d for d in (folder, *folder.parents) if not d.exists()]
     fetched = []

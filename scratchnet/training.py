@@ -32,7 +32,8 @@ def logsumexp(x):
 def log_softmax(x):
     "Row-wise log of the softmax of `(n, c)` logits: `x - logsumexp(x)`, finite for any finite logits."
     _check_logits('log_softmax', x)
-    return x - logsumexp(x)[:, None]
+    z = x - x.max(dim=1, keepdim=True).values   # the same shift, done once: each row's largest entry is now 0
+    return z - z.exp().sum(1, keepdim=True).log()
 
 # %% ../nbs/08_training.ipynb #96c084cc
 def _check_ce(fn, inp, targ):
@@ -78,6 +79,7 @@ def _check_fit(model, data, epochs, lr, bs, momentum):
                         f"got {type(model).__name__}")
     if not isinstance(data, (tuple, list)) or len(data) != 4:
         raise TypeError("fit: data must be the four tensors (x_train, y_train, x_valid, y_valid)")
+    check_shapes('fit', x_train=(data[0], 'n k'), y_train=(data[1], 'n'), x_valid=(data[2], 'm k'), y_valid=(data[3], 'm'))
     _check_data('fit', *data[:2], 'x_train', 'y_train'); _check_data('fit', *data[2:], 'x_valid', 'y_valid')
     check_int('fit', epochs=epochs, bs=bs)
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
