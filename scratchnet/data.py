@@ -7,7 +7,7 @@ __all__ = ['MNIST_URL', 'MNIST_SHA256', 'normalise', 'load_digits_data', 'show_i
            'data_dir', 'sha256_file', 'load_mnist']
 
 # %% ../nbs/07_data.ipynb #c845a15d
-import gzip, hashlib, math, os, re, shutil, socket, tempfile, time, urllib.error, urllib.request, zlib
+import gzip, hashlib, io, math, os, re, socket, tempfile, time, urllib.error, urllib.request, zlib
 from http.client import HTTPException
 from pathlib import Path
 import numpy as np
@@ -104,7 +104,7 @@ def read_idx(path, max_bytes=2**31):
     try:
         raw = Path(path).read_bytes()
         if raw[:2] == b'\x1f\x8b':
-            with gzip.GzipFile(fileobj=__import__('io').BytesIO(raw)) as f: raw = f.read(max_bytes + 1)
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f: raw = f.read(max_bytes + 1)
     except (OSError, EOFError, zlib.error, MemoryError) as e:
         if isinstance(e, FileNotFoundError): raise FileNotFoundError(f"read_idx: no file {path}") from None
         raise ValueError(f"read_idx: {path}: unreadable or broken gzip data ({e or type(e).__name__})") from None
