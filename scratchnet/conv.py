@@ -41,7 +41,7 @@ def unfold_indices(h, w, ks=2, stride=1, padding=0, dilation=1):
     kh, kw = ks = _pair(ks, 'ks', 'unfold_indices', 1)
     ho, wo = _geometry('unfold_indices', (h, w), ks, stride, padding, dilation)[3]
     if kh * kw * ho * wo > 10**7 or h * w > 10**7:
-        raise ValueError(f"unfold_indices: a {h}×{w} image gives {kh * kw}×{ho * wo} indices; at most 10,000,000 fit this picture")
+        raise ValueError(f"unfold_indices: a {h}×{w} image gives {kh * kw}×{ho * wo} indices; at most 10,000,000 are computed")
     img = torch.arange(1, h * w + 1, dtype=torch.float64).reshape(1, 1, h, w)      # exact: small integers in float64
     return F.unfold(img, ks, dilation=dilation, padding=padding, stride=stride)[0].long() - 1
 
@@ -56,7 +56,7 @@ def plot_unfold(h=4, w=4, ks=2, stride=1, padding=0, dilation=1, col=0):
     hp, wp = h + 2 * ph, w + 2 * pw
     if max(hp, wp) > 16 or ho * wo > 100 or kh * kw > 36:
         raise ValueError(f"plot_unfold: too large to draw legibly: a padded {hp}×{wp} image, {kh}×{kw} kernel; "
-                         f"at most 16 pixels a side, 36 kernel taps and 100 output positions (unfold_indices has no such limit)")
+                         f"at most 16 pixels a side, 36 kernel taps and 100 output positions (unfold_indices allows far larger settings)")
     idx = unfold_indices(h, w, ks, stride, padding, dilation)
     K, L = idx.shape
     check_int('plot_unfold', 0, L - 1, col=col)
@@ -182,7 +182,9 @@ class Conv2dRef(Conv2d):
 # %% ../nbs/09_conv.ipynb #1f8f257a
 def simple_cnn(img_size=8, n_out=10, widths=(16, 32, 64), conv=Conv2d):
     "Three 3×3 convolutions (stride 1, 2, 2) with ReLUs, then a linear layer: flat `(N, img_size²)` rows in, logits out."
-    check_int('simple_cnn', 1, 4096, img_size=img_size, n_out=n_out)
+    if not isinstance(widths, (tuple, list)) or len(widths) != 3 or not callable(conv):
+        raise TypeError(f"simple_cnn: widths must be three channel counts and conv a layer class, got {widths!r} and {conv!r}")
+    check_int('simple_cnn', 1, 4096, img_size=img_size, n_out=n_out, **{f"widths[{i}]": w for i, w in enumerate(widths)})
     size = (img_size + 1) // 2
     size = (size + 1) // 2                                           # two stride-2 convolutions with padding 1
     return nn.Sequential(nn.Unflatten(1, (1, img_size, img_size)),

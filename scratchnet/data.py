@@ -60,9 +60,9 @@ def show_images(x, labels=None, ncols=10, size=0.9):
         x = x.reshape(len(x), side, side)
     elif x.ndim == 4 and x.shape[1] == 1: x = x[:, 0]
     elif x.ndim != 3: raise ValueError(f"show_images: expects (n, h*w), (n, h, w) or (n, 1, h, w), got {tuple(x.shape)}")
-    if not 0 < len(x) <= 100 or (labels is not None and len(labels) != len(x)) or x.is_complex():
+    if not 0 < len(x) <= 100 or (labels is not None and (not hasattr(labels, '__len__') or len(labels) != len(x))) or x.is_complex():
         raise ValueError(f"show_images: expects 1 to 100 real images and one label for each, got {describe(x)} {x.dtype} and "
-                         f"{'no labels' if labels is None else f'{len(labels)} labels'}")
+                         f"{'no labels' if labels is None else f'labels {describe(labels)}'}")
     nrows = -(-len(x) // ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.25 * (labels is not None))), squeeze=False)
     for i, ax in enumerate(axs.flat):
@@ -120,7 +120,8 @@ def write_idx(path, a):
     if code is None: raise ValueError(f"write_idx: IDX cannot store dtype {a.dtype}")
     if a.ndim == 0: raise ValueError("write_idx: IDX needs at least 1 dimension, got a 0-d array")
     raw = bytes([0, 0, code, a.ndim]) + np.array(a.shape, '>u4').tobytes() + a.astype(_IDX_DTYPES[code]).tobytes()
-    Path(path).write_bytes(gzip.compress(raw, mtime=0) if str(path).endswith('.gz') else raw)
+    try: Path(path).write_bytes(gzip.compress(raw, mtime=0) if str(path).endswith('.gz') else raw)
+    except OSError as e: raise type(e)(e.errno, f"write_idx: cannot write {path}: {e.strerror}") from None
 
 # %% ../nbs/07_data.ipynb #8306421c
 MNIST_URL = 'https://ossci-datasets.s3.amazonaws.com/mnist/'
@@ -203,7 +204,8 @@ def load_mnist(cache_dir=None, download=True, base_url=MNIST_URL, timeout=60, ch
     new_dirs = [d for d in (folder, *folder.parents) if not d.exists()]
     fetched = []
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        try: folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e: raise ValueError(f"load_mnist: cannot create the cache folder {folder} ({e.strerror or e})") from None
         arrays = {}
         for n in MNIST_SHA256:
             arrays[n], new = _fetch(n, folder, base_url, str(checksums[n]).lower(), download, deadline, timeout)

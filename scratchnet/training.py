@@ -73,10 +73,14 @@ def _check_data(fn, x, y, x_name='x', y_name='y'):
         raise ValueError(f"{fn}: expects at least one row, floating-point {x_name} and integer {y_name}, "
                          f"got {describe(x)} {x.dtype} and {describe(y)} {y.dtype}")
 
-def _check_fit(model, data, epochs, lr, bs, momentum):
+def _check_model(fn, model, loss_func):
     if not isinstance(model, nn.Module) and not (hasattr(model, 'params') and callable(getattr(model, 'backward', None))):
-        raise TypeError(f"fit: model must be an nn.Module or a hand-written model with .params and .backward(), "
+        raise TypeError(f"{fn}: model must be an nn.Module or a hand-written model with .params and .backward(), "
                         f"got {type(model).__name__}")
+    if loss_func is not None and not callable(loss_func): raise TypeError(f"{fn}: loss_func must be callable, got {describe(loss_func)}")
+
+def _check_fit(model, data, epochs, lr, bs, momentum, loss_func, seed):
+    _check_model('fit', model, loss_func); check_int('fit', -2**63, 2**64 - 1, seed=seed)
     if not isinstance(data, (tuple, list)) or len(data) != 4:
         raise TypeError("fit: data must be the four tensors (x_train, y_train, x_valid, y_valid)")
     check_shapes('fit', x_train=(data[0], 'n k'), y_train=(data[1], 'n'), x_valid=(data[2], 'm k'), y_valid=(data[3], 'm'))
@@ -90,7 +94,7 @@ def _check_fit(model, data, epochs, lr, bs, momentum):
 @torch.no_grad()
 def evaluate(model, x, y, loss_func=None, bs=1024):
     "Mean loss and accuracy of `model` (hand-written or `nn.Module`) on `x, y`, in chunks of `bs` rows; two floats."
-    _check_data('evaluate', x, y); check_int('evaluate', bs=bs)
+    _check_model('evaluate', model, loss_func); _check_data('evaluate', x, y); check_int('evaluate', bs=bs)
     loss_func = loss_func or cross_entropy
     if isinstance(model, nn.Module): model.eval()
     tot_loss = tot_acc = 0.
@@ -114,7 +118,7 @@ def fit(model, data, epochs=5, lr=0.1, bs=64, momentum=0., anneal=False, loss_fu
     (`model(x, y)` returns the loss, `.backward()` sets `.g` on `.params`) or an `nn.Module` (logits, autograd, `loss_func`,
     default `cross_entropy`). `anneal=True` lowers the learning rate from `lr` to 0 along a half cosine.
     Returns the history: a dict of per-epoch lists, plus every batch's loss."""
-    _check_fit(model, data, epochs, lr, bs, momentum)
+    _check_fit(model, data, epochs, lr, bs, momentum, loss_func, seed)
     x_train, y_train, x_valid, y_valid = data
     autograd, loss_func = isinstance(model, nn.Module), loss_func or cross_entropy
     params = list(model.parameters()) if autograd else list(model.params)

@@ -168,6 +168,8 @@ def test_simple_cnn_sizes(img):
     outcome(M, 'simple_cnn', run, ok=lambda r: r.shape == (2, 10) and torch.allclose(r, ref(), atol=1e-5), what=str(img))
 
 @pytest.mark.parametrize('what,kw', [('img 0', dict(img_size=0)), ('img -3', dict(img_size=-3)), ('img 2.5', dict(img_size=2.5)),
-                                     ('img None', dict(img_size=None)), ('img absurd', dict(img_size=10**9)), ('n_out 0', dict(n_out=0))])
+                                     ('img None', dict(img_size=None)), ('img absurd', dict(img_size=10**9)), ('n_out 0', dict(n_out=0)),
+                                     ('two widths', dict(widths=(16, 32))), ('width 0', dict(widths=(16, 0, 64))), ('widths None', dict(widths=None)),
+                                     ('width 2.5', dict(widths=(16, 2.5, 64))), ('conv None', dict(conv=None))])
 def test_simple_cnn_bad(what, kw):
     outcome(M, 'simple_cnn', lambda: simple_cnn(**kw), error=True, what=what)

@@ -55,7 +55,7 @@ SHOW_GOOD = [('flat rows', (DIGITS[0][:5],), 5), ('(n, h, w)', (DIGITS[0][:3].re
 SHOW_BAD = [('None', (None,)), ('a string', ('abc',)), ('empty', (torch.zeros(0, 64),)), ('not square', (torch.zeros(2, 10),)), ('1-D', (torch.zeros(64),)),
             ('5-D', (torch.zeros(1, 1, 1, 8, 8),)), ('3 channels', (torch.zeros(2, 3, 4, 4),)), ('101 images', (torch.zeros(101, 4),)), ('a million images', (torch.zeros(10**6, 1),)),
             ('labels short', (DIGITS[0][:3], DIGITS[1][:2])), ('complex', (torch.zeros(2, 4, dtype=torch.complex64),)),
-            ('ragged list', ([[1., 2.], [3.]],))]
+            ('ragged list', ([[1., 2.], [3.]],)), ('labels an int', (DIGITS[0][:3], 7))]
 
 @pytest.mark.parametrize('what,args,n', SHOW_GOOD, ids=[w for w, *_ in SHOW_GOOD])
 def test_show_images(what, args, n):
@@ -118,6 +118,8 @@ def test_read_write_idx():
                            ('0-d', (d/'x.idx', np.array(3, np.uint8))), ('object', (d/'x.idx', np.array([None]))), ('complex', (d/'x.idx', a + 1j)),
                            ('None array', (d/'x.idx', None)), ('float16', (d/'x.idx', a.astype(np.float16)))]:
             outcome(M, 'write_idx', lambda: write_idx(*args), error=True, what=what)
+        outcome(M, 'write_idx', lambda: raised(lambda: write_idx(d/'no'/'dir.idx', a), OSError),
+                ok=lambda e: isinstance(e, OSError) and 'write_idx' in str(e), what='missing folder')
         (d/'junk.gz').write_bytes(b'\x1f\x8b' + bytes(30)); (d/'empty').write_bytes(b'')
         (d/'bomb.gz').write_bytes(gzip.compress(bytes(10**6)))
         for what, args in [('None', (None,)), ('int', (3,)), ('directory', (d,)), ('broken gzip', (d/'junk.gz',)), ('empty file', (d/'empty',)),
@@ -195,6 +197,10 @@ def test_load_mnist_arguments(what, kw):
     with tempfile.TemporaryDirectory() as cache:
         outcome(M, 'load_mnist', lambda: load_mnist(**{'cache_dir': cache, 'checksums': SUMS, **kw}), error=True, what=what)
         assert listing(cache) == [], f"load_mnist({what}) left {listing(cache)} behind"
+
+def test_load_mnist_cache_is_a_file():
+    with tempfile.NamedTemporaryFile() as f:
+        outcome(M, 'load_mnist', lambda: load_mnist(f.name, checksums=SUMS, base_url='http://127.0.0.1:9/'), error=True, what='cache_dir a file')
 
 def test_load_mnist_server():
     with tempfile.TemporaryDirectory() as cache, serve(FILES) as (url, requests):

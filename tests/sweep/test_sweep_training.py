@@ -105,7 +105,8 @@ BAD_FIT = [('model None', dict(model=None)), ('model a function', dict(model=lam
            ('epochs 0', dict(epochs=0)), ('epochs -1', dict(epochs=-1)), ('epochs 1.5', dict(epochs=1.5)), ('epochs True', dict(epochs=True)),
            ('epochs None', dict(epochs=None)), ('bs 0', dict(bs=0)), ('bs "8"', dict(bs='8')), ('lr 0', dict(lr=0)), ('lr -1', dict(lr=-1.)),
            ('lr nan', dict(lr=nan)), ('lr inf', dict(lr=inf)), ('lr None', dict(lr=None)), ('momentum 1', dict(momentum=1)),
-           ('momentum -0.1', dict(momentum=-0.1)), ('momentum nan', dict(momentum=nan))]
+           ('momentum -0.1', dict(momentum=-0.1)), ('momentum nan', dict(momentum=nan)), ('loss_func 3', dict(loss_func=3)),
+           ('seed "a"', dict(seed='a')), ('seed 2**70', dict(seed=2**70))]
 
 @pytest.mark.parametrize('what,kw', BAD_FIT, ids=[w for w, _ in BAD_FIT])
 def test_fit_bad(what, kw):
@@ -128,8 +129,9 @@ def test_evaluate_and_plot():
     outcome(M, 'evaluate', lambda: evaluate(m, X, Y), ok=lambda r: len(r) == 2 and 0 <= r[1] <= 1)
     outcome(M, 'evaluate', lambda: evaluate(m, X, Y, bs=1), ok=lambda r: len(r) == 2 and 0 <= r[1] <= 1, what='bs=1')
     for what, args in [('empty', (X[:0], Y[:0])), ('mismatch', (X, Y[:3])), ('lists', (X.tolist(), Y.tolist())), ('float y', (X, Y.float())),
-                       ('bs 0', (X, Y, None, 0)), ('None', (None, None))]:
+                       ('bs 0', (X, Y, None, 0)), ('None', (None, None)), ('loss_func 3', (X, Y, 3))]:
         outcome(M, 'evaluate', lambda: evaluate(m, *args), error=True, what=what)
+    outcome(M, 'evaluate', lambda: evaluate(None, X, Y), error=True, what='model None')
     h = fit(net(), DATA, epochs=2, progress=False)
     import matplotlib.figure
     outcome(M, 'plot_history', lambda: plot_history(h), ok=lambda f: isinstance(f, matplotlib.figure.Figure))
