@@ -12,7 +12,7 @@ from torch import nn
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 from fastprogress.fastprogress import master_bar, progress_bar
-from .checks import check_shapes, check_int, check_type, describe
+from .checks import check_shapes, check_int, describe
 from .layers import LayerFunction
 
 # %% ../nbs/08_training.ipynb #aa23c544
