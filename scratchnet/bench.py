@@ -5,10 +5,11 @@
 # %% auto #0
 __all__ = ['TARGETS', 'ROW_KEYS', 'BOOK_SECONDS', 'COMPARISONS', 'NBDEV_TEST_TARGET', 'SECTIONS', 'BUDGET_SECONDS', 'REPORT_KEYS',
            'time_it', 'compare_speed', 'speed_verdict', 'format_bench', 'one_thread', 'compare_rounds',
-           'speed_sentence', 'speed_ladder', 'plot_speed_ladder', 'bench_einsum', 'bench_numpy_step', 'machine_info',
-           'describe_machine', 'matmul_peak', 'with_peak_fraction', 'ladder_rows', 'check_rows', 'target_verdict',
-           'comparison_rows', 'find_project', 'time_nbdev_test', 'run_benchmarks', 'check_report', 'fmt_seconds',
-           'fmt_share', 'format_report', 'what_the_numbers_say', 'plot_report', 'save_report', 'bench_cli', 'main']
+           'speed_sentence', 'speed_ladder', 'plot_speed_ladder', 'bench_einsum', 'bench_conv_step', 'bench_numpy_step',
+           'machine_info', 'describe_machine', 'matmul_peak', 'with_peak_fraction', 'ladder_rows', 'check_rows',
+           'target_verdict', 'comparison_rows', 'find_project', 'time_nbdev_test', 'run_benchmarks', 'check_report',
+           'fmt_seconds', 'fmt_share', 'format_report', 'what_the_numbers_say', 'plot_report', 'save_report',
+           'bench_cli', 'main']
 
 # %% ../nbs/12_benchmarks.ipynb #e85fe452
 import contextlib, importlib, json, os, platform, shutil, statistics, subprocess, sys, time
@@ -170,6 +171,37 @@ def bench_einsum(quick=False):
         res.append(compare_rounds(name, lambda: einsum(spec, a, b), lambda: torch.einsum(spec, a, b), target=TARGETS['einsum'],
                                   rounds=3 if quick else 5, min_run_time=0.02 if quick else 0.1))
     return res
+
+# %% ../nbs/12_benchmarks.ipynb #39492f25
+from .conv import simple_cnn, Conv2dRef
+
+def _cnn_step(model, x, y, lr=1e-3):
+    "One SGD training step of `model` on the batch `x, y`: forward, cross-entropy, backward, update."
+    loss = torch.nn.functional.cross_entropy(model(x), y)
+    loss.backward()
+    with torch.no_grad():
+        for p in model.parameters(): p.sub_(p.grad, alpha=lr); p.grad = None
+
+def bench_conv_step(quick=False, device=None, bs=64, rounds=3):
+    """Seconds per CNN training step with `Conv2dFunction` (ours) and with `F.conv2d` (reference), same net and weights,
+    timed alternately for `rounds` rounds. Rows `dict(name, ours, reference, ratio, target, low, high)`: the best times,
+    their ratio, and the lowest and highest per-round ratio. `quick` uses shorter timing windows."""
+    dev = torch.device(device) if device is not None else torch.empty(0).device
+    rows = []
+    for img in (8, 28):
+        with torch.random.fork_rng(devices=[]):                                # leave the caller's random state alone
+            torch.manual_seed(0)
+            ours = simple_cnn(img).to(dev)
+            x, y = torch.randn(bs, img * img).to(dev), torch.randint(0, 10, (bs,)).to(dev)
+            ref = simple_cnn(img, conv=Conv2dRef).to(dev)
+        ref.load_state_dict(ours.state_dict())
+        name = f"CNN step, {img}×{img} images, batch {bs}"
+        per = [compare_speed(name, lambda: _cnn_step(ours, x, y), lambda: _cnn_step(ref, x, y), target=TARGETS['conv'],
+                             reps=1, min_run_time=0.05 if quick else 0.3) for _ in range(rounds)]
+        t_ours, t_ref = min(r['ours'] for r in per), min(r['reference'] for r in per)
+        rows.append(dict(name=name, ours=t_ours, reference=t_ref, ratio=t_ours / t_ref, target=TARGETS['conv'],
+                         low=min(r['ratio'] for r in per), high=max(r['ratio'] for r in per)))
+    return rows
 
 # %% ../nbs/12_benchmarks.ipynb #118a18c4
 import numpy as np

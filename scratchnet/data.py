@@ -7,27 +7,34 @@ __all__ = ['MNIST_URL', 'MNIST_SHA256', 'normalise', 'load_digits_data', 'show_i
            'data_dir', 'sha256_file', 'load_mnist']
 
 # %% ../nbs/07_data.ipynb #c845a15d
-import gzip, hashlib, os, socket, tempfile, urllib.error, urllib.request, zlib
+import gzip, hashlib, io, math, os, re, socket, tempfile, time, urllib.error, urllib.request, zlib
 from http.client import HTTPException
 from pathlib import Path
 import numpy as np
 import torch
 import matplotlib.pyplot as plt
+from .checks import check_type, check_int, check_number, describe
 
 # %% ../nbs/07_data.ipynb #d50684d7
-def _check_pct(valid_pct, name):
-    if isinstance(valid_pct, bool) or not isinstance(valid_pct, (int, float)) or not 0 < valid_pct < 1:
-        raise ValueError(f"{name}: valid_pct must be a number strictly between 0 and 1, got {valid_pct!r}")
-
 def normalise(x_train, x_valid):
     "Shift and scale both splits with the mean and std of `x_train` alone; returns `x_train, x_valid, mean, std`."
+    check_type('normalise', x_train=x_train, x_valid=x_valid)
+    if not (x_train.is_floating_point() and x_valid.is_floating_point()) or x_train.numel() < 2:
+        raise TypeError(f"normalise: expects floating-point tensors and at least two training values, got "
+                        f"{describe(x_train)} {x_train.dtype} and {describe(x_valid)} {x_valid.dtype}")
     m, s = x_train.mean(), x_train.std()
+    if not s > 0: raise ValueError(f"normalise: x_train's standard deviation is {s.item()}; it cannot be scaled to 1")
     return (x_train - m) / s, (x_valid - m) / s, m, s
+
+def _check_device(fn, device):
+    try: return torch.empty(0, device=device).device
+    except (RuntimeError, TypeError): raise ValueError(f"{fn}: device {device!r} is not a device torch can use here") from None
 
 def load_digits_data(valid_pct=0.2, seed=42, device=None):
     """scikit-learn's 1,797 handwritten 8×8 digits as `x_train, y_train, x_valid, y_valid`: x is float32 `(n, 64)`,
     normalised with the training mean and std; y holds int64 labels 0-9. The split depends only on `seed`."""
-    _check_pct(valid_pct, 'load_digits_data')
+    check_number('load_digits_data', 0, 1, valid_pct=valid_pct); check_int('load_digits_data', 0, 2**63 - 1, seed=seed)
+    device = _check_device('load_digits_data', device)
     from sklearn.datasets import load_digits
     d = load_digits()
     x, y = torch.tensor(d.data, dtype=torch.float32), torch.tensor(d.target, dtype=torch.int64)
@@ -42,16 +49,20 @@ def load_digits_data(valid_pct=0.2, seed=42, device=None):
 
 # %% ../nbs/07_data.ipynb #888f3605
 def show_images(x, labels=None, ncols=10, size=0.9):
-    "Plot images given as flattened square rows `(n, h*w)`, `(n, h, w)` or `(n, 1, h, w)`; returns the Figure."
-    x = torch.as_tensor(x).detach().cpu()
+    "Plot up to 100 images given as flattened square rows `(n, h*w)`, `(n, h, w)` or `(n, 1, h, w)`; returns the Figure."
+    try: x = torch.as_tensor(x).detach().cpu()
+    except (TypeError, ValueError, RuntimeError): raise TypeError(f"show_images: x must be a tensor or an array of images, got {describe(x)}") from None
+    check_int('show_images', 1, 50, ncols=ncols); check_number('show_images', 0.1, 10, size=size)
     if x.ndim == 2:
-        side = round(x.shape[1] ** 0.5)
+        side = math.isqrt(x.shape[1])
         if side * side != x.shape[1]:
             raise ValueError(f"show_images: rows of length {x.shape[1]} are not square images; pass shape (n, h, w)")
         x = x.reshape(len(x), side, side)
     elif x.ndim == 4 and x.shape[1] == 1: x = x[:, 0]
     elif x.ndim != 3: raise ValueError(f"show_images: expects (n, h*w), (n, h, w) or (n, 1, h, w), got {tuple(x.shape)}")
-    if len(x) == 0: raise ValueError("show_images: no images to show")
+    if not 0 < len(x) <= 100 or (labels is not None and (not hasattr(labels, '__len__') or len(labels) != len(x))) or x.is_complex():
+        raise ValueError(f"show_images: expects 1 to 100 real images and one label for each, got {describe(x)} {x.dtype} and "
+                         f"{'no labels' if labels is None else f'labels {describe(labels)}'}")
     nrows = -(-len(x) // ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.25 * (labels is not None))), squeeze=False)
     for i, ax in enumerate(axs.flat):
@@ -65,9 +76,11 @@ def show_images(x, labels=None, ncols=10, size=0.9):
 # %% ../nbs/07_data.ipynb #7af0c637
 _IDX_DTYPES = {0x08: '>u1', 0x09: '>i1', 0x0B: '>i2', 0x0C: '>i4', 0x0D: '>f4', 0x0E: '>f8'}
 
-def parse_idx(raw, name='data'):
-    "Parse IDX bytes `raw` (not gzipped) into a numpy array of the declared shape; `name` labels error messages."
-    def bad(msg): return ValueError(f"read_idx: {name}: {msg}")
+def parse_idx(raw, name='data', fn='parse_idx'):
+    "Parse IDX bytes `raw` (not gzipped) into a numpy array of the declared shape; `name` and `fn` label error messages."
+    check_type(fn, (bytes, bytearray, memoryview), raw=raw)
+    raw = bytes(raw)
+    def bad(msg): return ValueError(f"{fn}: {name}: {msg}")
     if len(raw) < 4: raise bad(f"only {len(raw)} bytes, too short for the 4-byte IDX header")
     if raw[0] != 0 or raw[1] != 0: raise bad(f"bad magic number: the file must start with bytes 00 00, got {raw[:2].hex(' ')}")
     code, ndim = raw[2], raw[3]
@@ -78,29 +91,37 @@ def parse_idx(raw, name='data'):
     if len(raw) < start: raise bad(f"header truncated: {ndim} dimensions need {start} header bytes, got {len(raw)}")
     shape = tuple(int(n) for n in np.frombuffer(raw, '>u4', ndim, offset=4))
     dtype = np.dtype(_IDX_DTYPES[code])
-    need, got = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize, len(raw) - start
+    need, got = math.prod(shape) * dtype.itemsize, len(raw) - start             # Python ints: no overflow
     if got != need:
         raise bad(f"payload is {'shorter' if got < need else 'longer'} than the header declares: "
                   f"shape {shape} of {dtype.name} needs {need} bytes, got {got}")
-    return np.frombuffer(raw, dtype, offset=start).reshape(shape).astype(dtype.newbyteorder('='))
+    try: return np.frombuffer(raw, dtype, offset=start).reshape(shape).astype(dtype.newbyteorder('='))
+    except ValueError as e: raise bad(f"numpy cannot hold this array: {e}") from None     # e.g. more dimensions than numpy allows
 
-def read_idx(path):
-    "Read an IDX file, plain or gzipped (detected from its first bytes), into a numpy array of the declared shape."
-    raw = Path(path).read_bytes()
-    if raw[:2] == b'\x1f\x8b':
-        try: raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as e: raise ValueError(f"read_idx: {path}: broken gzip data ({e})") from e
-    return parse_idx(raw, str(path))
+def read_idx(path, max_bytes=2**31):
+    "Read an IDX file, plain or gzipped (detected from its first bytes, at most `max_bytes` unzipped), into a numpy array."
+    check_type('read_idx', (str, os.PathLike), path=path)
+    try:
+        raw = Path(path).read_bytes()
+        if raw[:2] == b'\x1f\x8b':
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f: raw = f.read(max_bytes + 1)
+    except (OSError, EOFError, zlib.error, MemoryError) as e:
+        if isinstance(e, FileNotFoundError): raise FileNotFoundError(f"read_idx: no file {path}") from None
+        raise ValueError(f"read_idx: {path}: unreadable or broken gzip data ({e or type(e).__name__})") from None
+    if len(raw) > max_bytes: raise ValueError(f"read_idx: {path}: more than max_bytes={max_bytes} bytes of data")
+    return parse_idx(raw, str(path), 'read_idx')
 
 def write_idx(path, a):
     "Write numpy array `a` to `path` in IDX format, gzipped when `path` ends in `.gz`."
+    check_type('write_idx', (str, os.PathLike), path=path)
     a = np.asarray(a)
     codes = {np.dtype(v).newbyteorder('='): k for k, v in _IDX_DTYPES.items()}
     code = codes.get(a.dtype.newbyteorder('='))           # any byte order in; IDX itself is big-endian
     if code is None: raise ValueError(f"write_idx: IDX cannot store dtype {a.dtype}")
     if a.ndim == 0: raise ValueError("write_idx: IDX needs at least 1 dimension, got a 0-d array")
     raw = bytes([0, 0, code, a.ndim]) + np.array(a.shape, '>u4').tobytes() + a.astype(_IDX_DTYPES[code]).tobytes()
-    Path(path).write_bytes(gzip.compress(raw, mtime=0) if str(path).endswith('.gz') else raw)
+    try: Path(path).write_bytes(gzip.compress(raw, mtime=0) if str(path).endswith('.gz') else raw)
+    except OSError as e: raise type(e)(e.errno, f"write_idx: cannot write {path}: {e.strerror}") from None
 
 # %% ../nbs/07_data.ipynb #8306421c
 MNIST_URL = 'https://ossci-datasets.s3.amazonaws.com/mnist/'
@@ -112,25 +133,33 @@ MNIST_SHA256 = {
 
 def data_dir(cache_dir=None):
     "The cache folder: `cache_dir` if given, else `$SCRATCHNET_DATA`, else `~/.cache/scratchnet`."
+    check_type('data_dir', (str, os.PathLike, type(None)), cache_dir=cache_dir)
     return Path(cache_dir or os.environ.get('SCRATCHNET_DATA') or Path.home()/'.cache'/'scratchnet').expanduser()
 
 def sha256_file(path):
     "SHA-256 hex digest of the file at `path`, read in 1 MiB chunks."
+    check_type('sha256_file', (str, os.PathLike), path=path)
     h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        while chunk := f.read(1 << 20): h.update(chunk)
+    try:
+        with open(path, 'rb') as f:
+            while chunk := f.read(1 << 20): h.update(chunk)
+    except OSError as e: raise type(e)(e.errno, f"sha256_file: cannot read {path}: {e.strerror}") from None
     return h.hexdigest()
 
-def _download(url, dest, sha256, timeout):
-    "Fetch `url` into `dest` atomically; return the parsed array. Nothing unverified is ever left under `dest`."
-    dest.parent.mkdir(parents=True, exist_ok=True)
+def _download(url, dest, sha256, deadline, timeout):
+    "Fetch `url` into `dest` atomically before `deadline` (a `time.monotonic()` value); return the parsed array."
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f'.{dest.name}.', suffix='.part')
     try:
         with os.fdopen(fd, 'wb') as f:
             try:
-                with urllib.request.urlopen(url, timeout=timeout) as r:
-                    while chunk := r.read(1 << 20): f.write(chunk)
-            except (urllib.error.URLError, HTTPException, ConnectionError, TimeoutError, socket.timeout) as e:
+                with urllib.request.urlopen(url, timeout=max(deadline - time.monotonic(), 1e-3)) as r:
+                    sock = getattr(getattr(r.fp, 'raw', None), '_sock', None)
+                    while chunk := r.read1(1 << 16):            # at most one socket read each, so the deadline holds
+                        f.write(chunk)
+                        left = deadline - time.monotonic()
+                        if left <= 0: raise TimeoutError(f"timed out: the download took more than timeout={timeout} s")
+                        if sock is not None: sock.settimeout(left)
+            except (urllib.error.URLError, HTTPException, ConnectionError, TimeoutError, socket.timeout, ValueError) as e:
                 if isinstance(e, urllib.error.HTTPError): e.close()
                 raise ConnectionError(f"load_mnist: could not download {url} ({getattr(e, 'reason', e)}). Check your "
                                       f"connection or base_url, or use load_digits_data(), which needs no download.") from None
@@ -138,37 +167,60 @@ def _download(url, dest, sha256, timeout):
         if got != sha256:
             raise ValueError(f"load_mnist: checksum mismatch for {url}: expected sha256 {sha256}, got {got}. "
                              f"The download was deleted; nothing was cached.")
-        a = read_idx(tmp)                       # a file that does not parse must not enter the cache either
+        try: a = read_idx(tmp)                  # a file that does not parse must not enter the cache either
+        except ValueError as e: raise ValueError(f"load_mnist: {url}: {e}") from None
         os.replace(tmp, dest)
         return a
     finally:
         if os.path.exists(tmp): os.remove(tmp)
 
-def _fetch(name, folder, base_url, sha256, download, timeout):
+def _fetch(name, folder, base_url, sha256, download, deadline, timeout):
     path = folder/name
     if path.exists():
-        if sha256_file(path) == sha256: return read_idx(path)
-        path.unlink()                           # damaged since it was cached: fetch it again
-    if not download:
+        got = sha256_file(path)
+        if got == sha256: return read_idx(path), False
+        if not download:
+            raise ValueError(f"load_mnist: the cached {path} is damaged (sha256 {got}, expected {sha256}); it was kept. "
+                             f"Call load_mnist(download=True) to fetch it again, or delete it")
+    elif not download:
         raise FileNotFoundError(f"load_mnist: {path} is not cached and download=False; "
                                 f"call load_mnist(download=True), or use load_digits_data() offline")
-    return _download(base_url + name, path, sha256, timeout)
+    return _download(base_url + name, path, sha256, deadline, timeout), True
 
-def load_mnist(cache_dir=None, download=True, base_url=MNIST_URL, timeout=30, checksums=None, device=None):
+def load_mnist(cache_dir=None, download=True, base_url=MNIST_URL, timeout=60, checksums=None, device=None):
     """MNIST as `x_train, y_train, x_valid, y_valid` (the official 60,000/10,000 split): x float32 `(n, 784)` normalised
     with the training mean and std, y int64. Files are cached in `data_dir(cache_dir)/'mnist'` and verified
-    against `checksums` (default `MNIST_SHA256`: a dict from file name to SHA-256 hex digest)."""
+    against `checksums` (default `MNIST_SHA256`: a dict from file name to SHA-256 hex digest). `timeout` bounds the
+    whole download, in seconds. A failure leaves behind no file and no folder that this call created."""
     checksums = MNIST_SHA256 if checksums is None else checksums
+    check_type('load_mnist', (str, os.PathLike, type(None)), cache_dir=cache_dir); check_type('load_mnist', bool, download=download)
+    check_type('load_mnist', str, base_url=base_url); check_type('load_mnist', dict, checksums=checksums)
+    check_number('load_mnist', 1e-3, 24 * 3600, timeout=timeout)
+    if not re.match(r'(https?|file)://', base_url): raise ValueError(f"load_mnist: base_url must start with http://, https:// or file://, got {base_url!r}")
     missing = sorted(set(MNIST_SHA256) - set(checksums))
     if missing: raise ValueError(f"load_mnist: checksums has no entry for {', '.join(missing)}")
-    folder, base_url = data_dir(cache_dir)/'mnist', base_url if base_url.endswith('/') else base_url + '/'
-    arrays = {n: _fetch(n, folder, base_url, checksums[n], download, timeout) for n in MNIST_SHA256}
-    out = []
-    for split in ('train', 't10k'):
-        x, y = arrays[f'{split}-images-idx3-ubyte.gz'], arrays[f'{split}-labels-idx1-ubyte.gz']
-        if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
-            raise ValueError(f"load_mnist: {split} images {x.shape} and labels {y.shape} do not match: "
-                             f"expected (n, rows, cols) and (n,)")
-        out += [torch.from_numpy(x).reshape(len(x), -1).float(), torch.from_numpy(y).long()]
-    out[0], out[2], _, _ = normalise(out[0], out[2])
+    device = _check_device('load_mnist', device)
+    folder, base_url, deadline = data_dir(cache_dir)/'mnist', base_url.rstrip('/') + '/', time.monotonic() + timeout
+    new_dirs = [d for d in (folder, *folder.parents) if not d.exists()]
+    fetched = []
+    try:
+        try: folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e: raise ValueError(f"load_mnist: cannot create the cache folder {folder} ({e.strerror or e})") from None
+        arrays = {}
+        for n in MNIST_SHA256:
+            arrays[n], new = _fetch(n, folder, base_url, str(checksums[n]).lower(), download, deadline, timeout)
+            if new: fetched.append(folder/n)
+        out = []
+        for split in ('train', 't10k'):
+            x, y = arrays[f'{split}-images-idx3-ubyte.gz'], arrays[f'{split}-labels-idx1-ubyte.gz']
+            if x.ndim != 3 or y.ndim != 1 or len(x) != len(y) or len(x) < 1:
+                raise ValueError(f"load_mnist: {split} images {x.shape} and labels {y.shape} do not match: "
+                                 f"expected (n, rows, cols) and (n,) with n >= 1")
+            out += [torch.from_numpy(x).reshape(len(x), -1).float(), torch.from_numpy(y).long()]
+        out[0], out[2], _, _ = normalise(out[0], out[2])
+    except BaseException:
+        for p in fetched: p.unlink(missing_ok=True)                 # a failed call leaves nothing it made behind
+        for d in new_dirs:
+            if d.exists() and not any(d.iterdir()): d.rmdir()
+        raise
     return tuple(t.to(device) for t in out)

@@ -12,75 +12,89 @@ from torch import nn
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 from fastprogress.fastprogress import master_bar, progress_bar
+from .checks import check_shapes, check_int, describe
 from .layers import LayerFunction
 
 # %% ../nbs/08_training.ipynb #aa23c544
-def _shape(t): return tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
-
-def _check_logits(name, x):
-    if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] == 0:
-        raise ValueError(f"{name}: expects logits of shape (n, c) with c >= 1 classes, got {_shape(x)}")
+def _check_logits(fn, x):
+    n_c = check_shapes(fn, x=(x, 'n c'))
+    if not x.is_floating_point() or n_c['c'] == 0:
+        raise (ValueError if x.is_floating_point() else TypeError)(
+            f"{fn}: expects floating-point logits (n, c) with c >= 1 classes, got {describe(x)} {x.dtype}")
 
 def logsumexp(x):
     "Row-wise `log(sum(exp(x)))` of `(n, c)` logits, shifted by each row's max so that nothing overflows."
     _check_logits('logsumexp', x)
     m = x.max(dim=1, keepdim=True).values
+    m = m.masked_fill(m.isinf(), 0)             # a row of -inf (or one with +inf): no shift, as in torch.logsumexp
     return m.squeeze(1) + (x - m).exp().sum(1).log()
 
 def log_softmax(x):
     "Row-wise log of the softmax of `(n, c)` logits: `x - logsumexp(x)`, finite for any finite logits."
-    return x - logsumexp(x)[:, None]
+    _check_logits('log_softmax', x)
+    z = x - x.max(dim=1, keepdim=True).values   # the same shift, done once: each row's largest entry is now 0
+    return z - z.exp().sum(1, keepdim=True).log()
 
 # %% ../nbs/08_training.ipynb #96c084cc
-def _check_ce(name, inp, targ):
-    _check_logits(name, inp)
-    if not isinstance(targ, torch.Tensor) or targ.ndim != 1 or targ.shape[0] != inp.shape[0] or inp.shape[0] == 0:
-        raise ValueError(f"{name}: expects logits (n, c) and targets (n,) with n >= 1, got {_shape(inp)} and {_shape(targ)}")
-    if targ.dtype.is_floating_point or targ.dtype == torch.bool:
-        raise ValueError(f"{name}: targets must be integer class indices, got dtype {targ.dtype}")
+def _check_ce(fn, inp, targ):
+    _check_logits(fn, inp)
+    check_shapes(fn, inp=(inp, 'n c'), targ=(targ, 'n'))
+    if targ.dtype.is_floating_point or targ.dtype.is_complex or targ.dtype == torch.bool:
+        raise TypeError(f"{fn}: targets must be integer class indices, got dtype {targ.dtype}")
+    if len(targ) == 0: raise ValueError(f"{fn}: expects at least one row, got logits {describe(inp)} and targets {describe(targ)}")
     lo, hi = targ.min().item(), targ.max().item()
     if lo < 0 or hi >= inp.shape[1]:
-        raise ValueError(f"{name}: targets must be in [0, {inp.shape[1]}) for logits {_shape(inp)}, got values from {lo} to {hi}")
+        raise ValueError(f"{fn}: targets must be in [0, {inp.shape[1]}) for logits {describe(inp)}, got values from {lo} to {hi}")
+    return targ.long()                          # any integer dtype: gather and scatter need int64 indices
 
 def cross_entropy(inp, targ):
     "Mean cross-entropy of logits `inp` `(n, c)` against integer class targets `targ` `(n,)`; works with autograd."
-    _check_ce('cross_entropy', inp, targ)
+    targ = _check_ce('cross_entropy', inp, targ)
     return -log_softmax(inp).gather(1, targ[:, None]).mean()
 
 class CrossEntropy(LayerFunction):
     "Cross-entropy as a hand-written layer: `forward(inp, targ)` gives the loss, `bwd` sets `inp.g = (softmax - onehot) / n`."
     def forward(self, inp, targ): return cross_entropy(inp, targ)
     def bwd(self, out, inp, targ):
-        onehot = torch.zeros_like(inp).scatter_(1, targ[:, None], 1.)
+        onehot = torch.zeros_like(inp).scatter_(1, targ.long()[:, None], 1.)
         inp.g = (log_softmax(inp).exp() - onehot) / inp.shape[0]
 
 # %% ../nbs/08_training.ipynb #7ee1f619
 def accuracy(preds, targ):
     "Fraction of rows of `preds` `(n, c)` whose largest score is at the index in `targ` `(n,)`, as a 0-d tensor."
-    if not isinstance(preds, torch.Tensor) or not isinstance(targ, torch.Tensor) or preds.ndim != 2 or targ.ndim != 1 \
-            or preds.shape[0] != targ.shape[0] or preds.shape[0] == 0:
-        raise ValueError(f"accuracy: expects preds (n, c) and targ (n,) with n >= 1, got {_shape(preds)} and {_shape(targ)}")
+    if check_shapes('accuracy', preds=(preds, 'n c'), targ=(targ, 'n'))['n'] * preds.shape[1] == 0 or preds.dtype == torch.bool:
+        raise ValueError(f"accuracy: expects numeric preds (n, c) and targ (n,) with n, c >= 1, got {describe(preds)} {preds.dtype} and {describe(targ)}")
     return (preds.argmax(dim=1) == targ).float().mean()
 
 # %% ../nbs/08_training.ipynb #6547d0ae
-def _check_fit(model, data, epochs, lr, bs, momentum):
+def _check_data(fn, x, y, x_name='x', y_name='y'):
+    n = check_shapes(fn, **{x_name: (x, 'n k'), y_name: (y, 'n')})['n']
+    if n == 0 or not x.is_floating_point() or y.dtype.is_floating_point or y.dtype == torch.bool:
+        raise ValueError(f"{fn}: expects at least one row, floating-point {x_name} and integer {y_name}, "
+                         f"got {describe(x)} {x.dtype} and {describe(y)} {y.dtype}")
+
+def _check_model(fn, model, loss_func):
     if not isinstance(model, nn.Module) and not (hasattr(model, 'params') and callable(getattr(model, 'backward', None))):
-        raise TypeError(f"fit: model must be an nn.Module or a hand-written model with .params and .backward(), "
+        raise TypeError(f"{fn}: model must be an nn.Module or a hand-written model with .params and .backward(), "
                         f"got {type(model).__name__}")
-    if not isinstance(data, (tuple, list)) or len(data) != 4 or not all(isinstance(t, torch.Tensor) for t in data):
+    if loss_func is not None and not callable(loss_func): raise TypeError(f"{fn}: loss_func must be callable, got {describe(loss_func)}")
+
+def _check_fit(model, data, epochs, lr, bs, momentum, loss_func, seed):
+    _check_model('fit', model, loss_func); check_int('fit', -2**63, 2**64 - 1, seed=seed)
+    if not isinstance(data, (tuple, list)) or len(data) != 4:
         raise TypeError("fit: data must be the four tensors (x_train, y_train, x_valid, y_valid)")
-    xt, yt, xv, yv = data
-    if len(xt) != len(yt) or len(xv) != len(yv) or len(xt) == 0 or len(xv) == 0:
-        raise ValueError(f"fit: each x needs as many rows as its y, and at least one; got train {_shape(xt)}, {_shape(yt)} "
-                         f"and valid {_shape(xv)}, {_shape(yv)}")
-    for name, v in (('epochs', epochs), ('bs', bs)):
-        if isinstance(v, bool) or not isinstance(v, int) or v <= 0: raise ValueError(f"fit: {name} must be a positive int, got {v!r}")
-    if not lr > 0: raise ValueError(f"fit: lr must be positive, got {lr!r}")
-    if not 0 <= momentum < 1: raise ValueError(f"fit: momentum must be in [0, 1), got {momentum!r}")
+    check_shapes('fit', x_train=(data[0], 'n k'), y_train=(data[1], 'n'), x_valid=(data[2], 'm k'), y_valid=(data[3], 'm'))
+    _check_data('fit', *data[:2], 'x_train', 'y_train'); _check_data('fit', *data[2:], 'x_valid', 'y_valid')
+    check_int('fit', epochs=epochs, bs=bs)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
+        raise ValueError(f"fit: lr must be positive and finite, got {lr!r}")
+    if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
+        raise ValueError(f"fit: momentum must be in [0, 1), got {momentum!r}")
 
 @torch.no_grad()
 def evaluate(model, x, y, loss_func=None, bs=1024):
     "Mean loss and accuracy of `model` (hand-written or `nn.Module`) on `x, y`, in chunks of `bs` rows; two floats."
+    _check_model('evaluate', model, loss_func); _check_data('evaluate', x, y); check_int('evaluate', bs=bs)
     loss_func = loss_func or cross_entropy
     if isinstance(model, nn.Module): model.eval()
     tot_loss = tot_acc = 0.
@@ -104,7 +118,7 @@ def fit(model, data, epochs=5, lr=0.1, bs=64, momentum=0., anneal=False, loss_fu
     (`model(x, y)` returns the loss, `.backward()` sets `.g` on `.params`) or an `nn.Module` (logits, autograd, `loss_func`,
     default `cross_entropy`). `anneal=True` lowers the learning rate from `lr` to 0 along a half cosine.
     Returns the history: a dict of per-epoch lists, plus every batch's loss."""
-    _check_fit(model, data, epochs, lr, bs, momentum)
+    _check_fit(model, data, epochs, lr, bs, momentum, loss_func, seed)
     x_train, y_train, x_valid, y_valid = data
     autograd, loss_func = isinstance(model, nn.Module), loss_func or cross_entropy
     params = list(model.parameters()) if autograd else list(model.params)
@@ -146,9 +160,12 @@ def fit(model, data, epochs=5, lr=0.1, bs=64, momentum=0., anneal=False, loss_fu
     return hist
 
 # %% ../nbs/08_training.ipynb #a340f8d2
+_HIST = ('epoch', 'train_loss', 'valid_loss', 'valid_acc', 'batch_loss')
+
 def plot_history(hist, title=None):
     "Plot the history returned by `fit`: losses (each batch and per epoch) and validation accuracy. Returns the Figure."
-    if not isinstance(hist, dict) or not hist.get('epoch'):
+    if not isinstance(hist, dict) or not all(isinstance(hist.get(k), list) for k in _HIST) or not hist['epoch'] \
+            or len({len(hist[k]) for k in _HIST[:4]}) > 1 or len(hist['batch_loss']) < len(hist['epoch']):
         raise ValueError("plot_history: expects the non-empty history dict returned by fit")
     ep, nb = hist['epoch'], len(hist['batch_loss'])
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.4))
