@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['TARGETS', 'BOOK_SECONDS', 'COMPARISONS', 'NBDEV_TEST_TARGET', 'SECTIONS', 'BUDGET_SECONDS', 'time_it',
-           'compare_speed', 'format_bench', 'one_thread', 'machine_info', 'describe_machine', 'matmul_peak',
-           'with_peak_fraction', 'ladder_rows', 'check_rows', 'comparison_rows', 'find_project', 'time_nbdev_test',
-           'run_benchmarks', 'fmt_seconds', 'fmt_share', 'format_report', 'plot_report', 'main']
+           'compare_speed', 'format_bench', 'one_thread', 'bench_train_step', 'machine_info', 'describe_machine',
+           'matmul_peak', 'with_peak_fraction', 'ladder_rows', 'check_rows', 'comparison_rows', 'find_project',
+           'time_nbdev_test', 'run_benchmarks', 'fmt_seconds', 'fmt_share', 'format_report', 'plot_report', 'main']
 
 # %% ../nbs/12_benchmarks.ipynb #e85fe452
 import argparse, contextlib, importlib, json, os, platform, shutil, subprocess, sys, time
@@ -53,6 +53,35 @@ def one_thread():
 
 # %% ../nbs/12_benchmarks.ipynb #41d43005
 TARGETS = dict(einsum=2.0, train=1.0, conv=3.0, numpy=1.5)
+
+# %% ../nbs/12_benchmarks.ipynb #10c194df
+def bench_train_step(quick=False, batch_sizes=(256, 1024), device=None, lr=1e-4, rounds=5):
+    """Time one training step (forward + backward + SGD update) of the hand-written `layers.Model` against the same
+    784→50→1 net as an `nn.Module` with autograd, in `rounds` alternating rounds. Returns rows `dict(name, ours,
+    reference, ratio, target, low, high)`: median seconds of each side, the median ratio ours / reference, and the
+    lowest and highest ratio over the rounds."""
+    from scratchnet import layers
+    from scratchnet.init import init_weights
+    from scratchnet.modules import Model, copy_into, train_step_hand, train_step_autograd
+    g = torch.Generator().manual_seed(0)
+    dev = torch.device(device) if device is not None else torch.empty(0).device
+    med = lambda v: sorted(v)[len(v) // 2]
+    rows = []
+    for bs in batch_sizes:
+        x = torch.randn(bs, 784, generator=g).to(dev)
+        y = torch.randn(bs, generator=g).to(dev)
+        ps = [init_weights(784, 50, generator=g), torch.zeros(50), init_weights(50, 1, generator=g), torch.zeros(1)]
+        hand = layers.Model(*[p.to(dev) for p in ps])
+        ref = copy_into(Model(784, 50, 1), *ps).to(dev)
+        for with_xg in (False, True):
+            xr = x.clone().requires_grad_(with_xg)
+            name = f"784→50→1, batch {bs}" + (" + x.g" if with_xg else "")
+            rs = [compare_speed(name, lambda: train_step_hand(hand, x, y, lr, with_xg), lambda: train_step_autograd(ref, xr, y, lr),
+                                target=TARGETS['train'], reps=1, min_run_time=0.05 if quick else 0.2) for _ in range(rounds)]
+            ratios = [r['ratio'] for r in rs]
+            rows.append(dict(name=name, ours=med([r['ours'] for r in rs]), reference=med([r['reference'] for r in rs]),
+                             ratio=med(ratios), target=TARGETS['train'], low=min(ratios), high=max(ratios)))
+    return rows
 
 # %% ../nbs/12_benchmarks.ipynb #ef7bb183
 def machine_info():
