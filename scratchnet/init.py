@@ -43,7 +43,7 @@ def init_weights(n_in, n_out, kind='kaiming', generator=None, dtype=None, device
     'normal' (1), 'xavier' (1/√n_in) or 'kaiming' (√(2/n_in)). `generator` is a `torch.Generator` or an int seed."""
     check_choice('init_weights', 'kind', kind, tuple(_INIT_STD)); check_int('init_weights', n_in=n_in, n_out=n_out)
     check_choice('init_weights', 'dtype', dtype, (None, torch.float16, torch.bfloat16, torch.float32, torch.float64))
-    if n_in * n_out > MAX_WEIGHTS: raise ValueError(f"init_weights: {n_in}×{n_out} is more than {MAX_WEIGHTS:,} weights")
+    if int(n_in) * int(n_out) > MAX_WEIGHTS: raise ValueError(f"init_weights: {n_in}×{n_out} is more than {MAX_WEIGHTS:,} weights")
     if isinstance(generator, int) and not isinstance(generator, bool): generator = torch.Generator(device or 'cpu').manual_seed(generator % 2**63)
     check_type('init_weights', (torch.Generator, type(None)), generator=generator)
     return torch.randn(n_in, n_out, generator=generator, dtype=dtype, device=device) * _INIT_STD[kind](n_in)
