@@ -10,7 +10,7 @@ __all__ = ['MAX_WEIGHTS', 'MAX_WORK', 'check_net', 'lin', 'relu', 'init_weights'
 import math
 import torch
 import matplotlib.pyplot as plt
-from .checks import check_type, check_shapes, check_int, check_number, check_choice, describe
+from .checks import check_type, check_shapes, check_int, check_number, check_choice
 
 # %% ../nbs/03_init.ipynb #560d0c61
 def check_net(fn, **named):
