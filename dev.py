@@ -118,7 +118,10 @@ def test(e2e=False, wheel=False):
                                 check=False).returncode == 0
     passed, failed = run_notebook_tests()
     results['nbdev_test'] = failed == 0
-    if wheel: results['wheel'] = run_wheel_check()
+    if wheel:
+        results['wheel'] = run_wheel_check()
+        results['grade'] = run(PY, 'tests/teach/check_grade.py', check=False).returncode == 0
+        results['nbgrader'] = run(PY, 'tests/teach/check_nbgrader.py', check=False).returncode == 0
     if e2e:
         results['e2e'] = run_e2e()
         results['committed outputs'] = run(PY, 'tools/nb_outputs.py', '--compare', _e2e_artifacts() / 'executed', check=False).returncode == 0
@@ -132,8 +135,29 @@ def lab():
     os.chdir(ROOT)
     os.execv(str(BIN / 'jupyter'), [str(BIN / 'jupyter'), 'lab', 'nbs', *extra, *sys.argv[2:]])
 
+# --- practice mode (#14): the exercise notebooks and the nbgrader course --------------------------------------------
+#     python3 dev.py exercises          # regenerate exercises/ from the lessons in nbs/ (scratchnet.practice.write_exercises)
+#     python3 dev.py nbgrader DIR       # write an nbgrader course into DIR (scratchnet.practice.nbgrader_course)
+def practice(cmd, opts):
+    "Thin wrappers around scratchnet.practice, run with the project's venv (set up first only if it does not exist yet)."
+    if cmd == 'nbgrader' and len(opts) != 1: print("usage: python3 dev.py nbgrader DIR"); return 2
+    if cmd == 'exercises' and opts: print("usage: python3 dev.py exercises"); return 2
+    if not PY.exists(): setup()
+    code = ("from scratchnet.practice import write_exercises as w; c = w('nbs', 'exercises'); "
+            "print('\\n'.join(f'wrote {p}' for p in c) or 'exercises/ is up to date')" if cmd == 'exercises' else
+            "import sys; from scratchnet.practice import nbgrader_course as n; "
+            "print('\\n'.join(f'wrote {p}' for p in n(sys.argv[1], 'nbs')))")
+    return run(PY, '-c', code, *opts, check=False).returncode
+# --- end of practice mode --------------------------------------------------------------------------------------------
+
+MIN_PYTHON = (3, 10)   # settings.ini's min_python: the oldest Python that torch==2.13.0 has wheels for
+
 def main():
+    if sys.version_info < MIN_PYTHON:
+        print(f"scratchnet needs Python {'.'.join(map(str, MIN_PYTHON))} or newer (torch 2.13.0 has no wheels for "
+              f"Python {sys.version_info.major}.{sys.version_info.minor}); run this with a newer python3."); return 2
     cmd, opts = (sys.argv[1] if len(sys.argv) > 1 else ''), sys.argv[2:]
+    if cmd in ('exercises', 'nbgrader'): return practice(cmd, opts)
     bad_opts = set(opts) - {'--fast'} if cmd == 'test' else opts if cmd != 'lab' else ()
     if cmd == 'outputs': bad_opts = [o for o in opts if not o.endswith('.ipynb')]
     if cmd not in ('setup', 'test', 'lab', 'e2e', 'wheel', 'outputs') or bad_opts:

@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['TARGETS', 'BOOK_SECONDS', 'COMPARISONS', 'NBDEV_TEST_TARGET', 'SECTIONS', 'BUDGET_SECONDS', 'time_it',
-           'compare_speed', 'format_bench', 'one_thread', 'bench_train_step', 'machine_info', 'describe_machine',
-           'matmul_peak', 'with_peak_fraction', 'ladder_rows', 'check_rows', 'comparison_rows', 'find_project',
-           'time_nbdev_test', 'run_benchmarks', 'fmt_seconds', 'fmt_share', 'format_report', 'plot_report', 'main']
+           'compare_speed', 'format_bench', 'one_thread', 'compare_rounds', 'speed_sentence', 'speed_ladder',
+           'plot_speed_ladder', 'bench_einsum', 'bench_train_step', 'machine_info', 'describe_machine', 'matmul_peak',
+           'with_peak_fraction', 'ladder_rows', 'check_rows', 'comparison_rows', 'find_project', 'time_nbdev_test',
+           'run_benchmarks', 'fmt_seconds', 'fmt_share', 'format_report', 'plot_report', 'main']
 
 # %% ../nbs/12_benchmarks.ipynb #e85fe452
 import argparse, contextlib, importlib, json, os, platform, shutil, subprocess, sys, time
@@ -54,18 +55,99 @@ def one_thread():
 # %% ../nbs/12_benchmarks.ipynb #41d43005
 TARGETS = dict(einsum=2.0, train=1.0, conv=3.0, numpy=1.5)
 
+# %% ../nbs/12_benchmarks.ipynb #b1e0a002
+def compare_rounds(name, ours, reference, target=None, rounds=5, min_run_time=0.05):
+    """Time `ours` and `reference` alternately, one `compare_speed` round at a time. Returns the row of the round
+    with the median ratio (so one disturbed round cannot move it), plus `low` and `high`: the range of the ratios."""
+    rows = sorted((compare_speed(name, ours, reference, target, reps=1, min_run_time=min_run_time) for _ in range(rounds)),
+                  key=lambda r: r['ratio'])
+    return {**rows[len(rows) // 2], 'low': rows[0]['ratio'], 'high': rows[-1]['ratio']}
+
+def _times(v): return f"{v:,.0f}×" if v >= 10 else f"{v:.2f}×"
+
+def speed_sentence(r, ours='ours', reference='the reference'):
+    "A sentence built from a `compare_rounds` row: which side was faster, by how much, and the range over the rounds."
+    lo, hi = r['low'], r['high']
+    if lo <= 1 <= hi:
+        return (f"{ours} and {reference} are within the noise of each other: in the median round {ours} took "
+                f"{_times(r['ratio'])} the time of {reference}, but the rounds ranged from {_times(lo)} to {_times(hi)}")
+    if lo > 1: return f"{reference} was {_times(r['ratio'])} faster than {ours} (rounds ranged {_times(lo)}–{_times(hi)})"
+    return f"{ours} was {_times(1 / r['ratio'])} faster than {reference} (rounds ranged {_times(1 / hi)}–{_times(1 / lo)})"
+
+# %% ../nbs/12_benchmarks.ipynb #b1e0a004
+import importlib.util
+from .checks import check_int
+from .matmul import check_matmul, matmul_loops, matmul_elementwise, matmul_python
+from .broadcasting import matmul_broadcast
+from .einsum import einsum, matmul_einsum, matmul_scratch_einsum, matmul_numba
+
+def _ladder():
+    "The rungs: name, function, Python-level steps per output entry ('k', 1, 'row' or 0 for none), and whether it takes lists."
+    rungs = [('triple loop', matmul_loops, 'k', False), ('python lists', matmul_python, 'k', True),
+             ('elementwise', matmul_elementwise, 1, False), ('broadcast', matmul_broadcast, 'row', False),
+             ('torch.einsum', matmul_einsum, 0, False), ('our einsum', matmul_scratch_einsum, 0, False)]
+    if importlib.util.find_spec('numba') is not None: rungs.append(('numba loop', matmul_numba, 0, False))
+    return rungs + [('@', torch.matmul, 0, False)]
+
+def _corner(ar, ac, bc, cost, budget):
+    "Rows and columns of the output to time for a variant that costs `cost` Python steps per entry."
+    if cost == 0 or ar * bc == 0: return ar, bc
+    if cost == 'row': return min(ar, max(1, budget)), bc
+    n = max(1, budget // max(1, ac if cost == 'k' else cost))     # output entries we can afford
+    return (min(ar, n // bc), bc) if n >= bc else (1, n)
+
+def speed_ladder(a, b, budget=20_000, min_run_time=0.1):
+    "Time every matmul variant on `a @ b`; a list of dicts: name, seconds, speedup (over the triple loop), gflops, timed."
+    ar, ac, bc = check_matmul(a, b, 'speed_ladder')
+    check_int('speed_ladder', 1, 10**6, budget=budget)
+    if ar * ac * bc == 0: raise ValueError(f"speed_ladder: nothing to time in an empty product {ar}×{ac} @ {ac}×{bc}")
+    timed = []
+    for name, f, cost, lists in _ladder():
+        r, s = _corner(ar, ac, bc, cost, budget)
+        args = (a[:r], b[:, :s])
+        if lists: args = tuple(t.tolist() for t in args)
+        secs = time_it(f, *args, min_run_time=min_run_time) * (ar * bc) / max(1, r * s)   # scale the corner up
+        timed.append((name, secs, f'{r}×{s} of {ar}×{bc}'))
+    return [dict(name=name, seconds=secs, speedup=timed[0][1] / secs, gflops=2 * ar * ac * bc / secs / 1e9, timed=t)
+            for name, secs, t in timed]
+
+def plot_speed_ladder(results, title='Matmul speed ladder'):
+    "Log-scale bar chart of `speed_ladder` results, each bar labelled with its speed-up over the triple loop; returns the Figure."
+    if not results: raise ValueError("plot_speed_ladder: results is empty; pass the list that speed_ladder returns")
+    names, secs = [d['name'] for d in results], [d['seconds'] for d in results]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(results) + 1.2))
+    bars = ax.barh(names, secs, color='tab:blue'); ax.invert_yaxis(); ax.set_xscale('log')
+    ax.set_xlabel('seconds per matmul (log scale)'); ax.set_title(title)
+    for bar, d in zip(bars, results):
+        ax.text(bar.get_width() * 1.15, bar.get_y() + bar.get_height() / 2, f"×{d['speedup']:,.0f}", va='center', fontsize=9)
+    ax.set_xlim(min(secs) / 3, max(secs) * 30)
+    fig.tight_layout(); plt.close(fig)                  # closed: shown only where it is displayed
+    return fig
+
+# %% ../nbs/12_benchmarks.ipynb #b1e0a005
+def bench_einsum(quick=False):
+    "Our `einsum` against `torch.einsum` on three shapes: `compare_rounds` rows (name, ours, reference, ratio, target, low, high)."
+    g = torch.Generator().manual_seed(0)
+    cases = [('ik,kj->ij  5×784 @ 784×10', 'ik,kj->ij', (5, 784), (784, 10)),
+             ('ik,kj->ij  64×512 @ 512×512', 'ik,kj->ij', (64, 512), (512, 512)),
+             ('bij,bjk->bik  32×64×64', 'bij,bjk->bik', (32, 64, 64), (32, 64, 64))]
+    res = []
+    for name, spec, sa, sb in cases:
+        a, b = torch.randn(sa, generator=g), torch.randn(sb, generator=g)
+        res.append(compare_rounds(name, lambda: einsum(spec, a, b), lambda: torch.einsum(spec, a, b), target=TARGETS['einsum'],
+                                  rounds=3 if quick else 5, min_run_time=0.02 if quick else 0.1))
+    return res
+
 # %% ../nbs/12_benchmarks.ipynb #10c194df
 def bench_train_step(quick=False, batch_sizes=(256, 1024), device=None, lr=1e-4, rounds=5):
     """Time one training step (forward + backward + SGD update) of the hand-written `layers.Model` against the same
-    784→50→1 net as an `nn.Module` with autograd, in `rounds` alternating rounds. Returns rows `dict(name, ours,
-    reference, ratio, target, low, high)`: median seconds of each side, the median ratio ours / reference, and the
-    lowest and highest ratio over the rounds (a round 10× away from the median is measured once more)."""
+    784→50→1 net as an `nn.Module` with autograd, with `compare_rounds`: one row per batch size, with and without `x.g`,
+    `dict(name, ours, reference, ratio, target, low, high)` (seconds of the median round, and the range of the ratios)."""
     from scratchnet import layers
     from scratchnet.init import init_weights
     from scratchnet.modules import Model, copy_into, train_step_hand, train_step_autograd
     g = torch.Generator().manual_seed(0)
     dev = torch.device(device) if device is not None else torch.empty(0).device
-    med = lambda v: sorted(v)[len(v) // 2]
     rows = []
     for bs in batch_sizes:
         x = torch.randn(bs, 784, generator=g).to(dev)
@@ -75,15 +157,9 @@ def bench_train_step(quick=False, batch_sizes=(256, 1024), device=None, lr=1e-4,
         ref = copy_into(Model(784, 50, 1), *ps).to(dev)
         for with_xg in (False, True):
             xr = x.clone().requires_grad_(with_xg)
-            name = f"784→50→1, batch {bs}" + (" + x.g" if with_xg else "")
-            race = lambda: compare_speed(name, lambda: train_step_hand(hand, x, y, lr, with_xg), lambda: train_step_autograd(ref, xr, y, lr),
-                                         target=TARGETS['train'], reps=1, min_run_time=0.05 if quick else 0.2)
-            rs = [race() for _ in range(rounds)]
-            for i, r in enumerate(rs):      # a round 10× away from the median ratio was disturbed: measure it once more
-                if not 0.1 < r['ratio'] / med([q['ratio'] for q in rs]) < 10: rs[i] = race()
-            ratios = [r['ratio'] for r in rs]
-            rows.append(dict(name=name, ours=med([r['ours'] for r in rs]), reference=med([r['reference'] for r in rs]),
-                             ratio=med(ratios), target=TARGETS['train'], low=min(ratios), high=max(ratios)))
+            rows.append(compare_rounds(f"784→50→1, batch {bs}" + (" + x.g" if with_xg else ""),
+                                       lambda: train_step_hand(hand, x, y, lr, with_xg), lambda: train_step_autograd(ref, xr, y, lr),
+                                       target=TARGETS['train'], rounds=rounds, min_run_time=0.05 if quick else 0.2))
     return rows
 
 # %% ../nbs/12_benchmarks.ipynb #ef7bb183

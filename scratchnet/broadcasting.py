@@ -8,19 +8,18 @@ __all__ = ['broadcast_shapes', 'explain_broadcast', 'plot_broadcast', 'parse_sha
 # %% ../nbs/01_broadcasting.ipynb #73a11a98
 import html, io
 import torch
-from torch import tensor
 import matplotlib.pyplot as plt
 from matplotlib.colors import to_rgba
-from .matmul import check_matmul, _new_result
+from .checks import check_int, check_type
+from .matmul import check_matmul, new_result
 
 # %% ../nbs/01_broadcasting.ipynb #bacbf001
 def _as_shape(s, name):
     "A shape given as an int or a sequence of ints, as a tuple of non-negative ints."
-    if isinstance(s, int) and not isinstance(s, bool): s = (s,)
-    if not isinstance(s, (tuple, list)) or not all(isinstance(d, int) and not isinstance(d, bool) for d in s):
-        raise TypeError(f"{name}: a shape must be an int or a tuple/list of ints, got {s!r}")
-    if any(d < 0 for d in s): raise ValueError(f"{name}: sizes cannot be negative, got {tuple(s)}")
-    return tuple(s)
+    s = (s,) if isinstance(s, int) and not isinstance(s, bool) else s
+    check_type(name, (tuple, list), shape=s)
+    for d in s: check_int(name, 0, size=d)
+    return tuple(int(d) for d in s)
 
 def _dim_sizes(shapes, d):
     "The sizes other than 1 that `shapes` have in dimension `d` (counted from the right), sorted."
@@ -37,7 +36,7 @@ def broadcast_shapes(*shapes):
             raise ValueError(f"broadcast_shapes: dimension {d} (counting from the right) has sizes "
                              f"{' and '.join(map(str, sizes))}, which are neither equal nor 1, "
                              f"in shapes {', '.join(map(str, shapes))}")
-        out.append(sizes[0] if sizes else 1)
+        out.append(sizes[0] if sizes else 1)           # a size-1 dimension stretches to the other size, even 0
     return tuple(out)
 
 # %% ../nbs/01_broadcasting.ipynb #7c46801e
@@ -45,6 +44,7 @@ def explain_broadcast(*shapes):
     "A plain-text table that right-aligns `shapes`, marks each stretched dimension, and gives the result shape or the clash."
     shapes = [_as_shape(s, 'explain_broadcast') for s in shapes]
     nd = max((len(s) for s in shapes), default=0)
+    check_int('explain_broadcast', 0, 32, dimensions=nd)            # a table that fits on a screen
     res, clashes = [], []
     for d in range(-nd, 0):
         sizes = _dim_sizes(shapes, d)
@@ -87,7 +87,9 @@ def _draw_grid(ax, vals, real, color, title):
 def plot_broadcast(a_shape, b_shape, max_side=8):
     "Figure of `a` and `b` stretched to their broadcast shape, and `a + b`; for results of ≤ 2 dims and ≤ `max_side` per side."
     a_shape, b_shape = _as_shape(a_shape, 'plot_broadcast'), _as_shape(b_shape, 'plot_broadcast')
-    result = broadcast_shapes(a_shape, b_shape)
+    check_int('plot_broadcast', 1, 20, max_side=max_side)         # a picture of a few hundred numbers at most
+    try: result = broadcast_shapes(a_shape, b_shape)
+    except ValueError as e: raise ValueError(f"plot_broadcast: {e}") from None
     if len(result) > 2 or any(s > max_side for s in result):
         raise ValueError(f"plot_broadcast: can only draw results with at most 2 dimensions of at most {max_side}, "
                          f"got {result} from {a_shape} and {b_shape}")
@@ -103,11 +105,11 @@ def plot_broadcast(a_shape, b_shape, max_side=8):
 # %% ../nbs/01_broadcasting.ipynb #865b5e18
 def parse_shape(text):
     "Turn text such as `'(3, 1)'`, `'3,1'`, `'[3 1]'` or `'()'` into a shape tuple."
-    if not isinstance(text, str): raise TypeError(f"parse_shape: expects a string, got {type(text).__name__}")
+    check_type('parse_shape', str, text=text)
     body = text.strip()
     if body[:1] in '([' and body[-1:] in ')]': body = body[1:-1]
     parts = body.replace(',', ' ').split()
-    bad = [p for p in parts if not p.isdigit()]
+    bad = [p for p in parts if not (p.isdecimal() and len(p) < 19)]           # at most 18 digits: a size torch could hold
     if bad: raise ValueError(f"parse_shape: {bad[0]!r} is not a size; write a shape like (3, 1), with whole numbers ≥ 0")
     return tuple(int(p) for p in parts)
 
@@ -116,15 +118,15 @@ def _png(fig):
 
 def broadcast_explorer(a='(3, 1)', b='(4,)'):
     "A widget: two shape boxes wired to `explain_broadcast` and, for small results, `plot_broadcast`."
+    check_type('broadcast_explorer', str, a=a, b=b)
     import ipywidgets as W
     ta, tb = W.Text(value=a, description='shape a'), W.Text(value=b, description='shape b')
     table, pic = W.HTML(), W.Image(format='png')
     def note(msg): return f'<p style="color:#a33">⚠ {html.escape(msg)}</p>'
     def update(_=None):
         pic.layout.display = 'none'
-        try: sa, sb = parse_shape(ta.value), parse_shape(tb.value)
-        except ValueError as e: table.value = note(str(e).removeprefix('parse_shape: ')); return
-        table.value = f'<pre>{html.escape(explain_broadcast(sa, sb))}</pre>'
+        try: sa, sb = parse_shape(ta.value), parse_shape(tb.value); table.value = f'<pre>{html.escape(explain_broadcast(sa, sb))}</pre>'
+        except ValueError as e: table.value = note(str(e).split(': ', 1)[-1]); return         # drop the function's name
         try: fig = plot_broadcast(sa, sb)
         except ValueError as e:
             if 'cannot broadcast' not in table.value: table.value += note('No picture: ' + str(e).removeprefix('plot_broadcast: '))
@@ -138,7 +140,7 @@ def broadcast_explorer(a='(3, 1)', b='(4,)'):
 # %% ../nbs/01_broadcasting.ipynb #bf6d55fb
 def matmul_broadcast(a, b):
     "Multiply 2-D tensors `a` and `b`: one loop over the rows of `a`, each row done at once by broadcasting."
-    (ar, ac), (br, bc) = check_matmul(a, b, 'matmul_broadcast')
-    c = _new_result(a, b, ar, bc)
-    for i in range(ar): c[i] = (a[i, :, None] * b).sum(dim=0)
+    n, k, m = check_matmul(a, b, 'matmul_broadcast', loops=1)
+    c = new_result(a, b, 'matmul_broadcast')
+    for i in range(n): c[i] = (a[i, :, None] * b).sum(dim=0)
     return c

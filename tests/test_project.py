@@ -100,3 +100,16 @@ def test_no_widget_state_in_git():
         for c in _cells(nb):
             for o in c.get('outputs', []):
                 assert 'application/vnd.jupyter.widget-view+json' not in o.get('data', {}), f"{nb.name} stores a widget view"
+
+def test_python_versions_agree():
+    "settings.ini's min_python/max_python, pyproject.toml, dev.py's guard and the README tell the same story."
+    lo, hi = CFG['min_python'], CFG['max_python']
+    assert f'requires-python=">={lo}"' in (ROOT / 'pyproject.toml').read_text(encoding='utf-8'), "pyproject.toml's requires-python differs from min_python"
+    dev = (ROOT / 'dev.py').read_text(encoding='utf-8')
+    assert f"MIN_PYTHON = ({lo.replace('.', ', ')})" in dev, "dev.py's MIN_PYTHON differs from settings.ini's min_python"
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    assert f"You need Python {lo} to {hi}" in readme, f"the README must say 'You need Python {lo} to {hi}'"
+    tested = re.search(r'test suite was run on Python ([\d., and]+?);', readme)
+    assert tested, "the README must say on which Python versions the test suite was run"
+    versions = re.findall(r'3\.\d+', tested.group(1))
+    assert lo in versions and hi in versions, f"the README claims {lo}-{hi} but the tested versions are {versions}"

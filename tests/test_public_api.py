@@ -21,9 +21,10 @@ def test_dtype_device_and_empty_shapes(f):
 
 @pytest.mark.parametrize('f', VARIANTS, ids=lambda f: f.__name__)
 def test_errors_name_function_and_shapes(f):
-    with pytest.raises(TypeError, match=f'{f.__name__}: expects two torch tensors'): f([[1.]], torch.ones(1, 1))
-    with pytest.raises(ValueError, match=rf'{f.__name__}: expects 2-D tensors, got shapes \(3,\)'): f(torch.ones(3), torch.ones(3, 1))
-    with pytest.raises(ValueError, match=rf'{f.__name__}: inner dimensions differ: \(2, 3\) @ \(2, 3\)'): f(torch.ones(2, 3), torch.ones(2, 3))
+    with pytest.raises(TypeError, match=f'{f.__name__}: a must be a tensor, got list'): f([[1.]], torch.ones(1, 1))
+    with pytest.raises(ValueError, match=rf"{f.__name__}: a must be 2-D \('n k'\), got a \(3,\), b \(3, 1\)"): f(torch.ones(3), torch.ones(3, 1))
+    with pytest.raises(ValueError, match=rf"{f.__name__}: sizes disagree: b must be 'k m' with k = 3, got a \(2, 3\), b \(2, 3\)"): f(torch.ones(2, 3), torch.ones(2, 3))
+    with pytest.raises(TypeError, match=f'{f.__name__}: bool matrices cannot be multiplied'): f(torch.ones(2, 3, dtype=torch.bool), torch.ones(3, 2, dtype=torch.bool))
 
 def test_python_and_neuron():
     assert matmul_python([[1, 2], [3, 4]], [[5], [6]]) == [[17], [39]]

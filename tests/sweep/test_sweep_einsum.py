@@ -1,0 +1,92 @@
+"The bad-input sweep over scratchnet.einsum: our einsum against torch.einsum (floats, integers, bools), bad specs and operands, and the matmul variants."
+import importlib.util, numpy as np, torch, pytest
+from hypothesis import given, settings, strategies as st
+from harness import outcome
+from scratchnet.einsum import einsum, matmul_einsum, matmul_scratch_einsum, matmul_numba
+from test_sweep_matmul import sweep_matmul, MATMUL_CASES, _t
+
+HAS_NUMBA = importlib.util.find_spec('numba') is not None
+
+@pytest.mark.parametrize('f', [matmul_einsum, matmul_scratch_einsum], ids=lambda f: f.__name__)
+def test_matmul_variants(f): sweep_matmul('einsum', f)
+
+@pytest.mark.skipif(not HAS_NUMBA, reason='numba is optional')
+def test_matmul_numba():          # numba has no float16: that case must be a clear error
+    sweep_matmul('einsum', matmul_numba, [(w, a, b, 'error' if e == 'half' else e) for w, a, b, e in MATMUL_CASES])
+
+def _torch(spec, ops):
+    "torch.einsum's answer, or None where torch itself refuses."
+    try: return torch.einsum(spec, *ops)
+    except (RuntimeError, NotImplementedError): return None
+
+@st.composite
+def cases(draw, dtypes=(torch.float64,)):
+    letters = 'abcdE'
+    size = {c: draw(st.integers(0, 3)) for c in letters}
+    dtype = draw(st.sampled_from(dtypes))
+    g = torch.Generator().manual_seed(draw(st.integers(0, 2**16)))
+    terms, ops = [], []
+    for _ in range(draw(st.integers(1, 3))):
+        subs = draw(st.lists(st.sampled_from(letters), max_size=3))
+        terms.append(''.join(subs)); ops.append(_t(*[size[c] for c in subs], dtype=dtype, seed=int(torch.randint(0, 2**16, (), generator=g))))
+        if draw(st.booleans()) and ops[-1].ndim == 2: ops[-1] = ops[-1].t().contiguous().t()                 # same values, transposed strides
+    spec = ','.join(terms)
+    if draw(st.booleans()):
+        used = sorted(set(spec) - set(','))
+        spec += '->' + ''.join(draw(st.permutations(used))[:draw(st.integers(0, len(used)))])
+    return spec, ops
+
+@settings(max_examples=150, deadline=None)
+@given(cases(dtypes=(torch.float64, torch.float32)))
+def test_einsum_floats(case):
+    spec, ops = case
+    outcome('einsum', 'einsum', lambda: einsum(spec, *ops), ref=lambda: torch.einsum(spec, *ops), what=spec)
+
+@settings(max_examples=150, deadline=None)
+@given(cases(dtypes=(torch.int32, torch.int64, torch.uint8, torch.int8, torch.bool)))
+def test_einsum_ints_and_bools(case):
+    "Where torch.einsum answers, the same dtype and value; where it refuses, a clear error or the exact answer (computed in int64)."
+    spec, ops = case
+    want = _torch(spec, ops)
+    if want is not None and any(o.numel() == 0 for o in ops):     # torch's dtype for empty operands follows its internal order:
+        outcome('einsum', 'einsum', lambda: einsum(spec, *ops), what=f'{spec} {ops[0].dtype} (empty)',   # the same zeros, maybe int64
+                ok=lambda r: r.shape == want.shape and r.dtype in (want.dtype, torch.int64) and torch.equal(r.long(), want.long()))
+    elif want is not None: outcome('einsum', 'einsum', lambda: einsum(spec, *ops), ref=lambda: want, what=f'{spec} {ops[0].dtype}')
+    else:
+        exact = torch.einsum(spec, *[o.long() for o in ops])
+        outcome('einsum', 'einsum', lambda: einsum(spec, *ops), what=f'{spec} {ops[0].dtype} (torch refuses)',
+                ok=lambda r: torch.equal(r.long(), exact))
+
+@settings(max_examples=40, deadline=None)
+@given(cases(dtypes=(torch.float16,)))
+def test_einsum_half(case):
+    spec, ops = case
+    want = torch.einsum(spec, *[o.double() for o in ops])
+    outcome('einsum', 'einsum', lambda: einsum(spec, *ops), what=f'{spec} float16',
+            ok=lambda r: r.dtype == torch.float16 and r.shape == want.shape and torch.allclose(r.double(), want, rtol=2e-2, atol=2e-2))
+
+BIG = torch.full((3,), 2**30, dtype=torch.int32)
+A, B = _t(2, 3), _t(3, 4, seed=1)
+NAN = torch.tensor([[float('nan'), 1.], [float('inf'), -float('inf')]])
+GOOD = [('i->', (BIG,)), ('i,i->', (BIG, BIG)), ('i,j->ij', (BIG, BIG)), ('ij,jk', (A, B)), ('ij,jk', (A.t().contiguous().t(), B)),
+        ('ij->', (NAN,)), ('ij,jk->ik', (NAN, NAN)), ('ii', (NAN,)), ('...ij,...jk', (_t(1, 2, 3), _t(4, 3, 2))),
+        ('i,i->', (torch.zeros(0), torch.zeros(0))), ('b i j, b j k -> b i k', (_t(1, 2, 3), _t(1, 3, 1))),
+        ('ij->ji', (torch.zeros(1, 1).expand(3, 4),)), ('ij,ij->ij', (A, A))]
+
+@pytest.mark.parametrize('spec,ops', GOOD, ids=[g[0] for g in GOOD])
+def test_einsum_edges(spec, ops):
+    outcome('einsum', 'einsum', lambda: einsum(spec, *ops), ref=lambda: torch.einsum(spec, *ops), what=spec)
+
+def test_einsum_mixed_dtypes():          # torch.einsum refuses; ours promotes, the way @ does
+    outcome('einsum', 'einsum', lambda: einsum('ij,jk', A, B.double()), ref=lambda: torch.einsum('ij,jk', A.double(), B.double()))
+    outcome('einsum', 'einsum', lambda: einsum('ij,jk', A.long(), B), ref=lambda: torch.einsum('ij,jk', A.long().float(), B))
+
+HUGE = torch.zeros(1).expand(10**7)
+BAD = [('ij,jk->ik', (A,)), ('ijk->i', (A,)), ('ij,jk->ik', (A, B.t())), ('ii->i', (A,)), ('ij->k', (A,)), ('ij->ii', (A,)),
+       ('i1,1j', (A, B)), ('ij.', (A,)), ('...i...', (A,)), ('ij->j->i', (A,)), ('...i,...i', (_t(2, 3), _t(4, 3))), ('ij', ()),
+       ('ij', (A.tolist(),)), ('ij', (np.ones((2, 3)),)), ('ij', (None,)), (['ij'], (A,)), (None, (A,)), ('ij,jk', (A, B.to('meta'))),
+       ('i,i->', (torch.ones(3, dtype=torch.bool),) * 2), ('i,j->ij', (HUGE, HUGE)), ('ij', (3.0,)), ('é', (torch.ones(2),))]
+
+@pytest.mark.parametrize('spec,ops', BAD, ids=[repr(b[0]) + str(i) for i, b in enumerate(BAD)])
+def test_einsum_bad(spec, ops):
+    outcome('einsum', 'einsum', lambda: einsum(spec, *ops), error=True, what=repr(spec))
