@@ -5,11 +5,11 @@
 # %% auto #0
 __all__ = ['TARGETS', 'ROW_KEYS', 'BOOK_SECONDS', 'COMPARISONS', 'NBDEV_TEST_TARGET', 'SECTIONS', 'BUDGET_SECONDS', 'REPORT_KEYS',
            'time_it', 'compare_speed', 'speed_verdict', 'format_bench', 'one_thread', 'compare_rounds',
-           'speed_sentence', 'speed_ladder', 'plot_speed_ladder', 'bench_einsum', 'bench_conv_step', 'bench_numpy_step',
-           'machine_info', 'describe_machine', 'matmul_peak', 'with_peak_fraction', 'ladder_rows', 'check_rows',
-           'target_verdict', 'comparison_rows', 'find_project', 'time_nbdev_test', 'run_benchmarks', 'check_report',
-           'fmt_seconds', 'fmt_share', 'format_report', 'what_the_numbers_say', 'plot_report', 'save_report',
-           'bench_cli', 'main']
+           'speed_sentence', 'speed_ladder', 'plot_speed_ladder', 'bench_einsum', 'bench_train_step', 'bench_conv_step',
+           'bench_numpy_step', 'machine_info', 'describe_machine', 'matmul_peak', 'with_peak_fraction', 'ladder_rows',
+           'check_rows', 'target_verdict', 'comparison_rows', 'find_project', 'time_nbdev_test', 'run_benchmarks',
+           'check_report', 'fmt_seconds', 'fmt_share', 'format_report', 'what_the_numbers_say', 'plot_report',
+           'save_report', 'bench_cli', 'main']
 
 # %% ../nbs/12_benchmarks.ipynb #e85fe452
 import contextlib, importlib, json, os, platform, shutil, statistics, subprocess, sys, time
@@ -171,6 +171,30 @@ def bench_einsum(quick=False):
         res.append(compare_rounds(name, lambda: einsum(spec, a, b), lambda: torch.einsum(spec, a, b), target=TARGETS['einsum'],
                                   rounds=3 if quick else 5, min_run_time=0.02 if quick else 0.1))
     return res
+
+# %% ../nbs/12_benchmarks.ipynb #10c194df
+def bench_train_step(quick=False, batch_sizes=(256, 1024), device=None, lr=1e-4, rounds=5):
+    """Time one training step (forward + backward + SGD update) of the hand-written `layers.Model` against the same
+    784→50→1 net as an `nn.Module` with autograd, with `compare_rounds`: one row per batch size, with and without `x.g`,
+    `dict(name, ours, reference, ratio, target, low, high)` (seconds of the median round, and the range of the ratios)."""
+    from scratchnet import layers
+    from scratchnet.init import init_weights
+    from scratchnet.modules import Model, copy_into, train_step_hand, train_step_autograd
+    g = torch.Generator().manual_seed(0)
+    dev = torch.device(device) if device is not None else torch.empty(0).device
+    rows = []
+    for bs in batch_sizes:
+        x = torch.randn(bs, 784, generator=g).to(dev)
+        y = torch.randn(bs, generator=g).to(dev)
+        ps = [init_weights(784, 50, generator=g), torch.zeros(50), init_weights(50, 1, generator=g), torch.zeros(1)]
+        hand = layers.Model(*[p.to(dev) for p in ps])
+        ref = copy_into(Model(784, 50, 1), *ps).to(dev)
+        for with_xg in (False, True):
+            xr = x.clone().requires_grad_(with_xg)
+            rows.append(compare_rounds(f"784→50→1, batch {bs}" + (" + x.g" if with_xg else ""),
+                                       lambda: train_step_hand(hand, x, y, lr, with_xg), lambda: train_step_autograd(ref, xr, y, lr),
+                                       target=TARGETS['train'], rounds=rounds, min_run_time=0.05 if quick else 0.2))
+    return rows
 
 # %% ../nbs/12_benchmarks.ipynb #39492f25
 from .conv import simple_cnn, Conv2dRef

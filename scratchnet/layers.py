@@ -7,7 +7,9 @@ __all__ = ['LayerFunction', 'Relu', 'Lin', 'Mse', 'Model']
 
 # %% ../nbs/05_refactor.ipynb #275f4e69
 import torch
-from .backward import _check_mse, _shape
+from .checks import check_type
+from .init import check_net
+from .backward import check_mse, check_g
 
 # %% ../nbs/05_refactor.ipynb #2b96bb7f
 class LayerFunction:
@@ -19,28 +21,27 @@ class LayerFunction:
     def forward(self, *args): raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
     def bwd(self, out, *args): raise NotImplementedError(f"{type(self).__name__}.bwd is not implemented")
     def backward(self):
-        "Set `.g` on the arguments of the last call, from the `.g` of its output."
-        if not hasattr(self, 'out'):
-            raise RuntimeError(f"{type(self).__name__}.backward: call the layer on an input before calling backward")
+        "Set `.g` on the arguments of the last call, from the `.g` of its output (a scalar loss needs none)."
+        name = f"{type(self).__name__}.backward"
+        if not hasattr(self, 'out'): raise ValueError(f"{name}: call the layer on an input before calling backward")
+        if getattr(self.out, 'ndim', 0): check_g(name, self.out)
         self.bwd(self.out, *self.args)
 
 # %% ../nbs/05_refactor.ipynb #9767b9cc
 class Relu(LayerFunction):
-    "ReLU: `forward` clips negatives to 0; `bwd` lets the gradient through where the input was positive."
-    def forward(self, inp): return inp.clamp_min(0.)
+    "ReLU: `forward` clips negatives to 0; `bwd` lets the gradient through where the input was positive (slope 0 at 0)."
+    def forward(self, inp):
+        check_net('Relu', inp=(inp, '...'))
+        return inp.clamp_min(0.)
     def bwd(self, out, inp): inp.g = out.g * (inp > 0)
 
 class Lin(LayerFunction):
     "Linear layer `inp @ w + b` with `w` of shape `(n_in, n_out)`; `bwd` sets `.g` on inp (if `input_grad`), w and b."
     def __init__(self, w, b):
-        if not isinstance(w, torch.Tensor) or not isinstance(b, torch.Tensor):
-            raise TypeError(f"Lin: w and b must be tensors, got {_shape(w)} and {_shape(b)}")
-        if w.ndim != 2 or b.shape != (w.shape[1],):
-            raise ValueError(f"Lin: expects w of shape (n_in, n_out) and b of shape (n_out,), got {_shape(w)} and {_shape(b)}")
+        check_net('Lin', w=(w, 'k m'), b=(b, 'm'))
         self.w, self.b, self.input_grad = w, b, True
     def forward(self, inp):
-        if not isinstance(inp, torch.Tensor) or inp.ndim != 2 or inp.shape[1] != self.w.shape[0]:
-            raise ValueError(f"Lin: expects input of shape (n, {self.w.shape[0]}), got {_shape(inp)}")
+        check_net('Lin', w=(self.w, 'k m'), inp=(inp, 'n k'))
         return inp @ self.w + self.b
     def bwd(self, out, inp):
         if self.input_grad: inp.g = out.g @ self.w.t()
@@ -50,7 +51,7 @@ class Lin(LayerFunction):
 class Mse(LayerFunction):
     "Mean squared error between `inp` `(n, 1)` or `(n,)` and `targ` `(n,)`; `bwd` sets `inp.g`."
     def forward(self, inp, targ):
-        _check_mse('Mse', inp, targ)
+        check_mse('Mse', inp, targ)
         return (inp.squeeze(-1) - targ).pow(2).mean()
     def bwd(self, out, inp, targ): inp.g = 2. * (inp.squeeze(-1) - targ).view_as(inp) / targ.shape[0]
 
@@ -58,13 +59,10 @@ class Mse(LayerFunction):
 class Model:
     "`Lin(w1, b1) → Relu → Lin(w2, b2)` and a loss (a `LayerFunction`, default `Mse()`); `backward` sets every `.g`."
     def __init__(self, w1, b1, w2, b2, loss=None):
-        if isinstance(w1, torch.Tensor) and isinstance(w2, torch.Tensor) and (
-                w1.ndim != 2 or w2.ndim != 2 or w2.shape[0] != w1.shape[1]):
-            raise ValueError(f"Model: w2 must have as many rows as w1 has columns, got w1 {_shape(w1)} and w2 {_shape(w2)}")
+        check_net('Model', w1=(w1, 'k h'), b1=(b1, 'h'), w2=(w2, 'h o'), b2=(b2, 'o'))
         self.layers = [Lin(w1, b1), Relu(), Lin(w2, b2)]
         self.loss = Mse() if loss is None else loss
-        if not isinstance(self.loss, LayerFunction):
-            raise TypeError(f"Model: loss must be a LayerFunction instance, got {type(self.loss).__name__}")
+        check_type('Model', LayerFunction, loss=self.loss)
 
     @property
     def params(self):
@@ -72,8 +70,10 @@ class Model:
         return [self.layers[0].w, self.layers[0].b, self.layers[2].w, self.layers[2].b]
 
     def __call__(self, x, targ):
-        for l in self.layers: x = l(x)
-        return self.loss(x, targ)
+        try:
+            for l in self.layers: x = l(x)
+            return self.loss(x, targ)
+        except (TypeError, ValueError) as e: raise type(e)(f"Model: {e}") from None   # say which layer, and that it was Model
 
     def backward(self, input_grad=True):
         "Backward pass: the loss first, then the layers in reverse. `input_grad=False` skips `x.g`."
