@@ -4,12 +4,12 @@
 
 # %% auto #0
 __all__ = ['TARGETS', 'ROW_KEYS', 'BOOK_SECONDS', 'COMPARISONS', 'NBDEV_TEST_TARGET', 'SECTIONS', 'BUDGET_SECONDS', 'REPORT_KEYS',
-           'time_it', 'compare_speed', 'speed_verdict', 'format_bench', 'one_thread', 'compare_rounds',
-           'speed_sentence', 'speed_ladder', 'plot_speed_ladder', 'bench_einsum', 'bench_train_step', 'bench_conv_step',
-           'bench_numpy_step', 'machine_info', 'describe_machine', 'matmul_peak', 'with_peak_fraction', 'ladder_rows',
-           'check_rows', 'target_verdict', 'comparison_rows', 'find_project', 'time_nbdev_test', 'run_benchmarks',
-           'check_report', 'fmt_seconds', 'fmt_share', 'format_report', 'what_the_numbers_say', 'plot_report',
-           'save_report', 'bench_cli', 'main']
+           'time_it', 'compare_speed', 'speed_verdict', 'format_bench', 'one_thread', 'speed_sentence', 'speed_ladder',
+           'plot_speed_ladder', 'bench_einsum', 'bench_train_step', 'bench_conv_step', 'bench_numpy_step',
+           'machine_info', 'describe_machine', 'matmul_peak', 'with_peak_fraction', 'ladder_rows', 'check_rows',
+           'target_verdict', 'comparison_rows', 'find_project', 'time_nbdev_test', 'run_benchmarks', 'check_report',
+           'fmt_seconds', 'fmt_share', 'format_report', 'what_the_numbers_say', 'plot_report', 'save_report',
+           'bench_cli', 'main']
 
 # %% ../nbs/12_benchmarks.ipynb #e85fe452
 import contextlib, importlib, json, os, platform, shutil, statistics, subprocess, sys, time
@@ -90,23 +90,17 @@ TARGETS = dict(einsum=2.0, train=1.0, conv=3.0, numpy=1.5)
 ROW_KEYS = ('name', 'ours', 'reference', 'ratio', 'target')    # what every benchmark row holds (`compare_speed`)
 
 # %% ../nbs/12_benchmarks.ipynb #b1e0a002
-def compare_rounds(name, ours, reference, target=None, rounds=5, min_run_time=0.05):
-    """Time `ours` and `reference` alternately, one `compare_speed` round at a time. Returns the row of the round
-    with the median ratio (so one disturbed round cannot move it), plus `low` and `high`: the range of the ratios."""
-    rows = sorted((compare_speed(name, ours, reference, target, reps=1, min_run_time=min_run_time) for _ in range(rounds)),
-                  key=lambda r: r['ratio'])
-    return {**rows[len(rows) // 2], 'low': rows[0]['ratio'], 'high': rows[-1]['ratio']}
-
 def _times(v): return f"{v:,.0f}×" if v >= 10 else f"{v:.2f}×"
 
 def speed_sentence(r, ours='ours', reference='the reference'):
-    "A sentence built from a `compare_rounds` row: which side was faster, by how much, and the range over the rounds."
-    lo, hi = r['low'], r['high']
-    if lo <= 1 <= hi:
-        return (f"{ours} and {reference} are within the noise of each other: in the median round {ours} took "
-                f"{_times(r['ratio'])} the time of {reference}, but the rounds ranged from {_times(lo)} to {_times(hi)}")
-    if lo > 1: return f"{reference} was {_times(r['ratio'])} faster than {ours} (rounds ranged {_times(lo)}–{_times(hi)})"
-    return f"{ours} was {_times(1 / r['ratio'])} faster than {reference} (rounds ranged {_times(1 / hi)}–{_times(1 / lo)})"
+    """A sentence built from a `compare_speed` row: who was faster and by how much, with the range over the rounds,
+    when `speed_verdict` says every round agrees; otherwise the verdict itself and the numbers behind it."""
+    lo, hi, verdict = r['low'], r['high'], speed_verdict(r, ours, reference)
+    if verdict.endswith('slower in every round'):
+        return f"{reference} was {_times(r['ratio'])} faster than {ours} in the best times (rounds ranged {_times(lo)}–{_times(hi)})"
+    if verdict.endswith('faster in every round'):
+        return f"{ours} was {_times(1 / r['ratio'])} faster than {reference} in the best times (rounds ranged {_times(1 / hi)}–{_times(1 / lo)})"
+    return f"{verdict}: {ours} took {_times(r['ratio'])} the time of {reference}, and the rounds ranged from {_times(lo)} to {_times(hi)}"
 
 # %% ../nbs/12_benchmarks.ipynb #b1e0a004
 import importlib.util
@@ -160,7 +154,7 @@ def plot_speed_ladder(results, title='Matmul speed ladder'):
 
 # %% ../nbs/12_benchmarks.ipynb #b1e0a005
 def bench_einsum(quick=False):
-    "Our `einsum` against `torch.einsum` on three shapes: `compare_rounds` rows (name, ours, reference, ratio, target, low, high)."
+    "Our `einsum` against `torch.einsum` on three shapes: `compare_speed` rows (name, ours, reference, ratio, target, low, high)."
     g = torch.Generator().manual_seed(0)
     cases = [('ik,kj->ij  5×784 @ 784×10', 'ik,kj->ij', (5, 784), (784, 10)),
              ('ik,kj->ij  64×512 @ 512×512', 'ik,kj->ij', (64, 512), (512, 512)),
@@ -168,15 +162,15 @@ def bench_einsum(quick=False):
     res = []
     for name, spec, sa, sb in cases:
         a, b = torch.randn(sa, generator=g), torch.randn(sb, generator=g)
-        res.append(compare_rounds(name, lambda: einsum(spec, a, b), lambda: torch.einsum(spec, a, b), target=TARGETS['einsum'],
-                                  rounds=3 if quick else 5, min_run_time=0.02 if quick else 0.1))
+        res.append(compare_speed(name, lambda: einsum(spec, a, b), lambda: torch.einsum(spec, a, b), target=TARGETS['einsum'],
+                                  reps=3 if quick else 5, min_run_time=0.02 if quick else 0.1))
     return res
 
 # %% ../nbs/12_benchmarks.ipynb #10c194df
 def bench_train_step(quick=False, batch_sizes=(256, 1024), device=None, lr=1e-4, rounds=5):
     """Time one training step (forward + backward + SGD update) of the hand-written `layers.Model` against the same
-    784→50→1 net as an `nn.Module` with autograd, with `compare_rounds`: one row per batch size, with and without `x.g`,
-    `dict(name, ours, reference, ratio, target, low, high)` (seconds of the median round, and the range of the ratios)."""
+    784→50→1 net as an `nn.Module` with autograd, with `compare_speed`: one row per batch size, with and without `x.g`,
+    `dict(name, ours, reference, ratio, target, low, high)` (each side's best median in seconds, and the range of the ratios over the rounds)."""
     from scratchnet import layers
     from scratchnet.init import init_weights
     from scratchnet.modules import Model, copy_into, train_step_hand, train_step_autograd
@@ -191,9 +185,9 @@ def bench_train_step(quick=False, batch_sizes=(256, 1024), device=None, lr=1e-4,
         ref = copy_into(Model(784, 50, 1), *ps).to(dev)
         for with_xg in (False, True):
             xr = x.clone().requires_grad_(with_xg)
-            rows.append(compare_rounds(f"784→50→1, batch {bs}" + (" + x.g" if with_xg else ""),
+            rows.append(compare_speed(f"784→50→1, batch {bs}" + (" + x.g" if with_xg else ""),
                                        lambda: train_step_hand(hand, x, y, lr, with_xg), lambda: train_step_autograd(ref, xr, y, lr),
-                                       target=TARGETS['train'], rounds=rounds, min_run_time=0.05 if quick else 0.2))
+                                       target=TARGETS['train'], reps=rounds, min_run_time=0.05 if quick else 0.2))
     return rows
 
 # %% ../nbs/12_benchmarks.ipynb #39492f25
@@ -220,11 +214,8 @@ def bench_conv_step(quick=False, device=None, bs=64, rounds=3):
             ref = simple_cnn(img, conv=Conv2dRef).to(dev)
         ref.load_state_dict(ours.state_dict())
         name = f"CNN step, {img}×{img} images, batch {bs}"
-        per = [compare_speed(name, lambda: _cnn_step(ours, x, y), lambda: _cnn_step(ref, x, y), target=TARGETS['conv'],
-                             reps=1, min_run_time=0.05 if quick else 0.3) for _ in range(rounds)]
-        t_ours, t_ref = min(r['ours'] for r in per), min(r['reference'] for r in per)
-        rows.append(dict(name=name, ours=t_ours, reference=t_ref, ratio=t_ours / t_ref, target=TARGETS['conv'],
-                         low=min(r['ratio'] for r in per), high=max(r['ratio'] for r in per)))
+        rows.append(compare_speed(name, lambda: _cnn_step(ours, x, y), lambda: _cnn_step(ref, x, y), target=TARGETS['conv'],
+                                  reps=rounds, min_run_time=0.05 if quick else 0.3))
     return rows
 
 # %% ../nbs/12_benchmarks.ipynb #118a18c4

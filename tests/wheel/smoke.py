@@ -81,9 +81,26 @@ def _bench(m):
     text = m.format_report({**m.run_benchmarks(quick=True, only=['peak', 'numpy'], progress=False)})
     assert '2. @ 1024×1024×1024' in text and '6. one MLP training step' in text, text
 
+def _sandbox(m):
+    o = m.run_isolated(abs, m.call_each, [(-2,)], timeout=30)
+    assert o.ok and o.value == [('ok', 2, (-2,))], o
+
+def _quiz_checks(m): assert m.check(13, 'tensor([2, 3])').passed and not m.check(14, 'It does not raise an error').passed
+
+def _checks(m):
+    assert m.check_shapes('f', a=(torch.zeros(2, 3), 'n k'), b=(torch.zeros(3, 4), 'k m')) == dict(n=2, k=3, m=4)
+
+def _practice(m):
+    nb = {'cells': [{'cell_type': 'code', 'id': 'a', 'metadata': {}, 'outputs': [], 'execution_count': None,
+                     'source': 'def relu(x):\n    "ReLU."\n    return x.clamp_min(0.)'},
+                    {'cell_type': 'code', 'id': 'b', 'metadata': {}, 'outputs': [], 'execution_count': None,
+                     'source': '#| exercise relu\n#| hint Clamp the negatives.\nassert relu(torch.tensor([-1.])).item() == 0'}]}
+    assert [e.name for e in m.find_exercises(nb)] == ['relu']
+
 SMOKE = {'matmul': _matmul, 'broadcasting': _broadcasting, 'einsum': _einsum, 'init': _init, 'backward': _backward,
          'layers': _layers, 'modules': _modules, 'data': _data, 'quiz': _quiz, 'bench': _bench, 'training': _training,
-         'conv': _conv, 'npnet': _npnet}
+         'conv': _conv, 'npnet': _npnet, 'sandbox': _sandbox, 'quiz_checks': _quiz_checks, 'checks': _checks,
+         'practice': _practice}
 NOT_PUBLIC = {'_modidx'}                                     # nbdev's index: imported, has no functions to call
 
 def main(expected):
