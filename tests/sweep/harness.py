@@ -70,6 +70,14 @@ def outcome(module, fn, call, ref=None, ok=None, error=False, timeout=20, what='
     COUNTS[module]['correct'] += 1
     return 'correct'
 
+def random_net(n, k, h, seed, zero=False):
+    """Input (n, k), target (n,) and the weights of a k→h→1 net, from their own generator seeded with `seed`;
+    with `zero`, the first input row and the first bias are zero (ReLU then meets exactly 0)."""
+    g = torch.Generator().manual_seed(seed)
+    ts = [torch.randn(*s, generator=g) for s in ((n, k), (n,), (k, h), (h,), (h, 1), (1,))]
+    if zero: ts[0][0] = 0; ts[3].zero_()
+    return ts
+
 def table():
     "The per-module table: calls, correct results, clear errors."
     rows = sorted(COUNTS.items())

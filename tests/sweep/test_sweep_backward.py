@@ -2,7 +2,7 @@
 import numpy as np, torch, pytest
 import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
-from harness import outcome
+from harness import random_net, outcome
 from scratchnet.backward import check_mse, mse, mse_grad, check_g, lin_grad, relu_grad, forward_and_backward, numerical_grad, autograd_grads, grad_table
 
 M = 'backward'
@@ -185,10 +185,7 @@ def test_grad_table_bad(case):
 @settings(max_examples=25, deadline=None)
 @given(st.integers(1, 8), st.integers(1, 6), st.integers(1, 6), st.integers(0, 2**16), st.booleans())
 def test_forward_and_backward_any_size(n, k, h, seed, zero):
-    gg = torch.Generator().manual_seed(seed)
-    ts = [torch.randn(n, k, generator=gg), torch.randn(n, generator=gg), torch.randn(k, h, generator=gg), torch.randn(h, generator=gg),
-          torch.randn(h, 1, generator=gg), torch.randn(1, generator=gg)]
-    if zero: ts[0][0] = 0; ts[3].zero_()
+    ts = random_net(n, k, h, seed, zero)
     cs = [t.clone() for t in ts]
     expect(M, 'forward_and_backward', lambda: (forward_and_backward(*cs), cs[2].g, cs[3].g)[1:],
            ref=lambda: (lambda d: (d['w1'], d['b1']))(ref_grads(*ts)), what=f"{n, k, h, seed, zero}")

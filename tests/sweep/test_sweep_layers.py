@@ -2,7 +2,7 @@
 import numpy as np, torch, pytest
 import torch.nn.functional as F
 from hypothesis import given, settings, strategies as st
-from harness import outcome
+from harness import random_net, outcome
 from scratchnet.layers import LayerFunction, Relu, Lin, Mse, Model
 
 M = 'layers'
@@ -140,10 +140,7 @@ def test_layer_function_base():
 @settings(max_examples=25, deadline=None)
 @given(st.integers(1, 8), st.integers(1, 6), st.integers(1, 6), st.integers(0, 2**16), st.booleans())
 def test_model_any_size(n, k, h, seed, zero):
-    gg = torch.Generator().manual_seed(seed)
-    ts = [torch.randn(n, k, generator=gg), torch.randn(n, generator=gg), torch.randn(k, h, generator=gg), torch.randn(h, generator=gg),
-          torch.randn(h, 1, generator=gg), torch.randn(1, generator=gg)]
-    if zero: ts[0][0] = 0; ts[3].zero_()
+    ts = random_net(n, k, h, seed, zero)
     inp, targ, *ps = [t.clone() for t in ts]
     def ours():
         m = Model(*ps); loss = m(inp, targ); m.backward(); return loss, [inp.g, *[p.g for p in ps]]
