@@ -19,7 +19,7 @@ from labserver import ROOT, CHROMIUM_ARGS, LabServer, find_chromium
 
 ARTIFACTS = Path(os.environ.get('SCRATCHNET_E2E_ARTIFACTS', ROOT / 'artifacts' / 'e2e')).resolve()
 RUN_TIMEOUT = float(os.environ.get('SCRATCHNET_E2E_TIMEOUT', 600))   # seconds for one notebook's Run All
-TOTAL_TIMEOUT = float(os.environ.get('SCRATCHNET_E2E_TOTAL_TIMEOUT', 1200))   # seconds for all of them together
+TOTAL_TIMEOUT = float(os.environ.get('SCRATCHNET_E2E_TOTAL_TIMEOUT', 2400))   # seconds for all of them together
 KERNEL_TIMEOUT, KERNEL_ATTEMPTS = 90, 3
 NOTEBOOKS = sorted(p.name for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith(('_', '.')))
 # What must be visible after Run All, keyed by the notebook's number (so a renamed notebook keeps its checks).
