@@ -54,6 +54,8 @@ class LabServer:
         shutil.copytree(ROOT / 'nbs', proj / 'nbs', ignore=shutil.ignore_patterns('.*', '_*'))
         shutil.copytree(ROOT / 'scratchnet', proj / 'scratchnet', ignore=shutil.ignore_patterns('__pycache__'))
         shutil.copy(ROOT / 'settings.ini', proj)
+        if (ROOT / 'exercises').is_dir():     # the blank exercise notebooks run too, from a subfolder of the lessons
+            shutil.copytree(ROOT / 'exercises', proj / 'nbs' / 'exercises', ignore=shutil.ignore_patterns('.*', '_*'))
         for name, value in LAB_SETTINGS.items():
             ext, plugin = name.rsplit('/', 1)
             f = self.work / 'lab-settings' / ext / f'{plugin}.jupyterlab-settings'

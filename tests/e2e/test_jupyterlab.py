@@ -1,6 +1,7 @@
 """Every notebook, run in full the way a learner runs it: JupyterLab in Chromium, "Run All Cells", then checks.
 
-For each notebook in nbs/ (index included: it has a code cell that readers run too) the test opens it in JupyterLab,
+For each notebook in nbs/ (index included: it has a code cell that readers run too), and each blank exercise notebook
+in exercises/ (every exercise unsolved: the lesson must still run to its end), the test opens it in JupyterLab,
 waits for the kernel (retrying a slow first start), clicks Run > Run All Cells, waits for the kernel to go idle,
 saves, and asserts that every code cell ran and that no output is an error or a write to stderr (a warning). It also asserts that widgets rendered
 (01, 03, 11) and answer when used (typing a shape, clicking ReLU, checking a quiz answer), that plots rendered as
@@ -21,13 +22,14 @@ ARTIFACTS = Path(os.environ.get('SCRATCHNET_E2E_ARTIFACTS', ROOT / 'artifacts' /
 RUN_TIMEOUT = float(os.environ.get('SCRATCHNET_E2E_TIMEOUT', 600))   # seconds for one notebook's Run All
 TOTAL_TIMEOUT = float(os.environ.get('SCRATCHNET_E2E_TOTAL_TIMEOUT', 2400))   # seconds for all of them together
 KERNEL_TIMEOUT, KERNEL_ATTEMPTS = 90, 3
-NOTEBOOKS = sorted(p.name for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith(('_', '.')))
+NOTEBOOKS = (sorted(p.name for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith(('_', '.')))
+             + sorted(f'exercises/{p.name}' for p in (ROOT / 'exercises').glob('*.ipynb')))   # blank: every exercise unsolved
 # What must be visible after Run All, keyed by the notebook's number (so a renamed notebook keeps its checks).
 WIDGETS = {'01': 'scratchnet-broadcast-explorer', '03': 'scratchnet-init-explorer', '11': 'scratchnet-quiz'}
 PLOTS = {'02', '03', '08'}
 _IDLE = re.compile(r'^(?!No Kernel).+\|\s*Idle$')
 
-def _num(nb): return nb.split('_', 1)[0]
+def _num(nb): return nb.split('_', 1)[0]          # 'exercises/01' for an exercise notebook: no widget or plot checks
 
 @pytest.fixture(scope='module')
 def lab():
@@ -175,6 +177,7 @@ def test_notebook_runs_in_jupyterlab(lab, nb):
         _run_all(page, nb, server.deadline)
         info['run_seconds'] = round(time.monotonic() - t_run, 1)
         saved = _save(page, server, nb)
+        (ARTIFACTS / 'executed' / nb).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(server.nbs / nb, ARTIFACTS / 'executed' / nb)
         info['stderr_outputs'] = sum(o.get('name') == 'stderr' for c in saved['cells'] for o in c.get('outputs', []))
         problems = _errors(saved)
@@ -195,11 +198,11 @@ def test_notebook_runs_in_jupyterlab(lab, nb):
         for sel in ('.jp-OutputArea-output .jupyter-widgets', '.jp-OutputArea-output img'):   # show a widget, else a plot
             if page.locator(sel).count():
                 page.locator(sel).first.scroll_into_view_if_needed(); break
-        page.screenshot(path=str(ARTIFACTS / f'{Path(nb).stem}.png'))
+        page.screenshot(path=str(ARTIFACTS / f"{nb.replace('/', '-')[:-len('.ipynb')]}.png"))
         assert not problems, f"{nb} in JupyterLab:\n" + '\n'.join(problems)
         info['ok'] = True
     except Exception:
-        try: page.screenshot(path=str(ARTIFACTS / f'{Path(nb).stem}-FAILED.png'))
+        try: page.screenshot(path=str(ARTIFACTS / f"{nb.replace('/', '-')[:-len('.ipynb')]}-FAILED.png"))
         except Exception: pass
         raise
     finally:
