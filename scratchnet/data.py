@@ -158,7 +158,7 @@ def _download(url, dest, sha256, deadline, timeout):
                         f.write(chunk)
                         left = deadline - time.monotonic()
                         if left <= 0: raise TimeoutError(f"timed out: the download took more than timeout={timeout} s")
-                        if sock is not None: sock.settimeout(left)
+                        if sock is not None and sock.fileno() >= 0: sock.settimeout(left)   # Python 3.13 closes it after the last byte
             except (urllib.error.URLError, HTTPException, ConnectionError, TimeoutError, socket.timeout, ValueError) as e:
                 if isinstance(e, urllib.error.HTTPError): e.close()
                 raise ConnectionError(f"load_mnist: could not download {url} ({getattr(e, 'reason', e)}). Check your "
