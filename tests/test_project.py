@@ -113,3 +113,16 @@ def test_python_versions_agree():
     assert tested, "the README must say on which Python versions the test suite was run"
     versions = re.findall(r'3\.\d+', tested.group(1))
     assert lo in versions and hi in versions, f"the README claims {lo}-{hi} but the tested versions are {versions}"
+
+TEST_LINE = re.compile(r'^\s*(test_\w+\(|test\(|assert\b|@given|@settings|for .*: test_\w+\()')
+
+@pytest.mark.parametrize('nb', NOTEBOOKS, ids=lambda p: p.stem)
+def test_reading_path_has_no_test_cells(nb):
+    "Tests live in the closing `## Tests` section: before it, no code cell over 3 lines is mostly test calls."
+    cells = _cells(nb)
+    at = next((i for i, c in enumerate(cells) if c['cell_type'] == 'markdown' and _src(c).lstrip().startswith('## Tests')), None)
+    assert at is not None, f"{nb.name}: no closing '## Tests' section"
+    for i, c in enumerate(cells[:at]):
+        lines = [l for l in _src(c).splitlines() if l.strip() and not l.strip().startswith('#')] if c['cell_type'] == 'code' else []
+        n = sum(bool(TEST_LINE.match(l)) for l in lines)
+        assert not (len(lines) > 3 and n > len(lines) / 2), f"{nb.name} cell {i}: {n} of its {len(lines)} lines are tests; move it to '## Tests'"
