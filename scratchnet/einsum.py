@@ -87,7 +87,7 @@ def _sum_except(t, labs, keep, squeeze=False):
     "Sum the dimensions of `t` whose labels are not in `keep`; with `squeeze`, just drop those of size 1 (as torch.einsum does between operands)."
     if squeeze:
         ones = tuple(d for d, l in enumerate(labs) if l not in keep and t.shape[d] == 1)
-        t, labs = t.squeeze(ones), [l for d, l in enumerate(labs) if d not in ones]
+        if ones: t, labs = t.squeeze(ones), [l for d, l in enumerate(labs) if d not in ones]
     dims = [d for d, l in enumerate(labs) if l not in keep]
     if not dims: return t, labs
     return t.sum(dims), [l for l in labs if l in keep]              # integers and bools are summed in int64
@@ -97,6 +97,10 @@ def _groups(la, lb, keep):
     "Sort the labels of a pair of operands into batch, left, contracted and right."
     batch = [l for l in la if l in lb and l in keep]
     return batch, [l for l in la if l not in lb], [l for l in la if l in lb and l not in keep], [l for l in lb if l not in la]
+
+def _as(t, dt):
+    "`t` in dtype `dt`, without a call into torch when it already is (small operands: every call costs)."
+    return t if t.dtype == dt else t.to(dt)
 
 def _permute(t, labs, order):
     "`t` with its dimensions (labelled `labs`) put in `order`; `t` itself when they already are."
@@ -112,9 +116,9 @@ def _contract(a, la, b, lb, keep):
     if dt == torch.bool and n(con) > 1: raise TypeError("einsum: cannot multiply and sum bool operands (neither can torch.einsum); use .int()")
     mm = torch.uint8 if dt == torch.bool else dt       # bmm has no bool kernel; with nothing summed, 0/1 products are exact
     try:
-        a3 = _permute(a, la, batch + left + con).to(mm).reshape(n(batch), n(left), n(con))
-        b3 = _permute(b, lb, batch + con + right).to(mm).reshape(n(batch), n(con), n(right))
-        return torch.bmm(a3, b3).to(dt).reshape([size[l] for l in batch + left + right]), batch + left + right
+        a3 = _as(_permute(a, la, batch + left + con), mm).reshape(n(batch), n(left), n(con))
+        b3 = _as(_permute(b, lb, batch + con + right), mm).reshape(n(batch), n(con), n(right))
+        return _as(torch.bmm(a3, b3), dt).reshape([size[l] for l in batch + left + right]), batch + left + right
     except RuntimeError as e:                           # out of memory, mostly
         _fail(f"torch.bmm failed on ({n(batch)}, {n(left)}, {n(con)}) @ ({n(batch)}, {n(con)}, {n(right)}): {e}")
 
@@ -127,7 +131,7 @@ def einsum(spec, *operands):
     ops = []
     for t, labs in zip(operands, labels):
         drop = [d for d, l in enumerate(labs) if isinstance(l, int) and t.shape[d] == 1]   # '...' dims that broadcast
-        t, labs = t.to(dt).squeeze(tuple(drop)) if drop else t.to(dt), [l for d, l in enumerate(labs) if d not in drop]
+        t, labs = _as(t, dt).squeeze(tuple(drop)) if drop else _as(t, dt), [l for d, l in enumerate(labs) if d not in drop]
         ops.append(_diagonals(t, labs))
     needed, sq = lambda rest: set(out).union(*[labs for _, labs in rest]), len(ops) > 1
     t, labs = _sum_except(*ops[0], needed(ops[1:]), sq)
