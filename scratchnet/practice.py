@@ -402,9 +402,9 @@ def nbgrader_course(dest, nbs='nbs', only=None):
 _GRADE_MARK = '<<scratchnet-grade>>'
 _WITH = re.compile(r"^with exercise\('(\w+)'", re.M)
 
-def grade_notebook(path, timeout=900):
+def grade_notebook(path, timeout=300, retries=1):
     """Run the notebook at `path` headless in a fresh kernel (IN_TEST=1, at most `timeout` seconds in all) and return rows
-    `(exercise, status, message)`: one per exercise, plus one 'error' row per other cell that failed; None if it has no exercises.
+    `(exercise, status, message)`: one per exercise (a run that hangs or loses its kernel is tried `retries` more times), plus one 'error' row per other cell that failed; None if it has no exercises.
     A lesson notebook (with `#| exercise` cells) is graded in its practice form with its own solutions."""
     check_number('grade_notebook', lo=1, timeout=timeout)
     path = Path(path)
@@ -421,17 +421,19 @@ def grade_notebook(path, timeout=900):
     report = (f"import json\nfrom scratchnet.practice import _RESULTS\n"
               f"print({_GRADE_MARK!r} + json.dumps({{k: [r.status, r.message] for k, r in _RESULTS.items()}}))")
     cells.append(dict(_code('', 'scratchnet-grade'), source=report))
-    node = nbformat.from_dict(dict(nb, cells=cells, nbformat=4, nbformat_minor=5))
-    deadline = time.monotonic() + timeout
-    client = NotebookClient(node, kernel_name='python3', allow_errors=True, timeout=int(timeout),
-                            timeout_func=lambda cell: max(1, int(deadline - time.monotonic())),
-                            resources={'metadata': {'path': str(path.resolve().parent)}})
     note, old = None, os.environ.get('IN_TEST')
     os.environ['IN_TEST'] = '1'                    # the kernel inherits it: the lessons' slow cells shrink
-    try: client.execute()
-    except CellTimeoutError: note = f"the notebook did not finish within {timeout} s"
-    except DeadKernelError: note = "the kernel died"
-    except Exception as e: note = f"the notebook could not run: {type(e).__name__}: {_clip(e, 200)}"
+    try:
+        for attempt in range(retries + 1):         # a kernel that hangs or dies (a lost message on a busy machine) gets a fresh one
+            node = nbformat.from_dict(dict(nb, cells=[dict(c) for c in cells], nbformat=4, nbformat_minor=5))
+            deadline = time.monotonic() + timeout
+            client = NotebookClient(node, kernel_name='python3', allow_errors=True, timeout=int(timeout),
+                                    timeout_func=lambda cell: max(1, int(deadline - time.monotonic())),
+                                    resources={'metadata': {'path': str(path.resolve().parent)}})
+            try: client.execute(); note = None; break
+            except CellTimeoutError: note = f"the notebook did not finish within {timeout} s ({attempt + 1} tries)"
+            except DeadKernelError: note = f"the kernel died ({attempt + 1} tries)"
+            except Exception as e: note = f"the notebook could not run: {type(e).__name__}: {_clip(e, 200)}"; break
     finally:
         if old is None: os.environ.pop('IN_TEST', None)
         else: os.environ['IN_TEST'] = old
@@ -446,7 +448,7 @@ def grade_notebook(path, timeout=900):
     ex_rows = [(n, *found[n]) if n in found else (n, 'error', note or "its check never ran") for n in names]
     return ex_rows + rows
 
-def grade(paths, timeout=900, out=None):
+def grade(paths, timeout=300, out=None):
     """Grade the notebooks `paths`; print the table (to `out`, default stdout) and the totals line; return the counts."""
     out = out or sys.stdout
     check_type('grade', (list, tuple), paths=paths)
@@ -469,7 +471,7 @@ def grade(paths, timeout=900, out=None):
 # %% ../nbs/93_practice.ipynb #01e1e3d8
 @call_parse
 def grade_main(paths: Param("notebooks to grade: exercise notebooks, or lessons from nbs/ (graded as the solutions)", str, nargs='+'),
-               timeout: Param("seconds allowed per notebook", int) = 900):
+               timeout: Param("seconds allowed per notebook run (a hung run is tried once more)", int) = 300):
     "`scratchnet-grade`: grade notebooks headless; the exit status is 0 only if every exercise is solved."
     counts = grade(list(paths), timeout)
     return 0 if counts['solved'] and not counts['unsolved'] and not counts['error'] else 1
