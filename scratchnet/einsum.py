@@ -32,7 +32,7 @@ def _split_term(term, spec, where):
     return list(before), (list(after) if ell else None)
 
 def _check_operands(spec, ops):
-    "Type and device checks, done on every call (the rest of the parse is cached)."
+    "Type and device checks: on every call of `einsum_uncached`, and whenever `einsum` has no plan for the call yet."
     check_type('einsum', str, spec=spec); check_type('einsum', **{f'operand {i}': t for i, t in enumerate(ops)})
     if not ops: _fail(f"needs at least one operand after the spec {spec!r}")
     if len({t.device for t in ops}) > 1: _fail(f"operands are on different devices: {', '.join(str(t.device) for t in ops)}")
@@ -160,9 +160,9 @@ class _StandIn:
         "Any tensor method: do it on the meta tensor (to learn the result's shape and dtype), and write it down."
         def method(*args):
             other = args[0] if args and isinstance(args[0], _StandIn) else None    # `a.bmm(b)`: b is a value too
-            consts = args[1:] if other else args
-            meta = getattr(self.meta, name)(*([other.meta] if other else []), *consts)
-            self.steps.append((name, self.i, other and other.i, consts))
+            consts = args[1:] if other is not None else args
+            meta = getattr(self.meta, name)(*([] if other is None else [other.meta]), *consts)
+            self.steps.append((name, self.i, None if other is None else other.i, consts))
             return _StandIn(meta, self.steps, self.n + len(self.steps) - 1, self.n)
         return method
 
@@ -185,7 +185,7 @@ def _replay(steps, result, operands):
 _plans, _PLAN_LIMIT, _planned = {}, 512, [0]          # key -> (steps, result); the most plans kept; how many calls planned
 
 def _plan_and_store(key, spec, operands):
-    "The cache-miss path: every check, then a plan, stored under `key` (when there is one) before the oldest plan if full."
+    "The cache-miss path: every check, then a plan, stored under `key` (when there is one); a full cache first drops its oldest plan."
     _check_operands(spec, operands)
     plan = _plan(spec, operands)
     if key is not None:
