@@ -50,8 +50,7 @@ def lin_grad(inp, out, w, b):
 # %% ../nbs/04_backward.ipynb #ace90d59
 def relu_grad(inp, out):
     "Given `out.g` for `out = relu(inp)`, set `inp.g`."
-    check_net('relu_grad', inp=(inp, '...'), out=(out, '...'))
-    if inp.shape != out.shape: raise ValueError(f"relu_grad: inp and out must be tensors of the same shape, got {describe(inp)} and {describe(out)}")
+    check_net('relu_grad', inp=(inp, '...'), out=(out, '...'), same_shape=True)
     check_g('relu_grad', out)
     inp.g = out.g * (inp > 0)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import matplotlib.pyplot as plt
-from .checks import check_type, check_shapes, check_int, check_number, describe
+from .checks import check_type, check_shapes, check_int, check_number, errors_named, describe
 
 # %% ../nbs/07_data.ipynb #d50684d7
 def normalise(x_train, x_valid):
@@ -165,8 +165,7 @@ def _download(url, dest, sha256, deadline, timeout):
         if got != sha256:
             raise ValueError(f"load_mnist: checksum mismatch for {url}: expected sha256 {sha256}, got {got}. "
                              f"The download was deleted; nothing was cached.")
-        try: a = read_idx(tmp)                  # a file that does not parse must not enter the cache either
-        except ValueError as e: raise ValueError(f"load_mnist: {url}: {e}") from None
+        with errors_named(f'load_mnist: {url}'): a = read_idx(tmp)     # a file that does not parse must not enter the cache either
         os.replace(tmp, dest)
         return a
     finally:

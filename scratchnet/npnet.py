@@ -99,8 +99,7 @@ def mse_grad(inp, targ):
 
 def relu_grad(inp, out_g):
     "Given `out_g`, the gradient of the loss w.r.t. `relu(inp)`, return the gradient w.r.t. `inp`."
-    check_type('relu_grad', np.ndarray, inp=inp, out_g=out_g)
-    if inp.shape != out_g.shape: raise ValueError(f"relu_grad: inp and out_g must have the same shape, got {inp.shape} and {out_g.shape}")
+    check_shapes('relu_grad', np.ndarray, inp=(inp, '...'), out_g=(out_g, '...'), same_shape=True)
     return (inp > 0) * out_g
 
 def lin_grad(inp, out_g, w, b, input_grad=True):

@@ -148,6 +148,7 @@ def f(x, y):
         raise ValueError("f: too big")
     try: z = x.sum()
     except RuntimeError: raise ValueError("f: no memory") from None
+    with errors_named('f'): z = z + 1
     # a comment
 
     return z * SCALE
@@ -162,12 +163,12 @@ def test_validation_share_counts_known_lines():
                          '"A helper that only validates."', 'return x', "check_shapes('f', x=(x, 'n'))",
                          'bad = [v for v in y if v < 0]', 'if bad: raise ValueError(f"f: {bad}")', 'if x.numel() > LIMIT:',
                          'raise ValueError("f: too big")', 'try: z = x.sum()',
-                         'except RuntimeError: raise ValueError("f: no memory") from None'}
+                         'except RuntimeError: raise ValueError("f: no memory") from None', "with errors_named('f'): z = z + 1"}
     assert text(counted - val) == {'SCALE = 2', 'def f(x, y):', '"Real work."', 'return z * SCALE'}
-    assert validation_share.share(_SYNTHETIC) == (12, 16)
+    assert validation_share.share(_SYNTHETIC) == (13, 17)
 
 # issue #12: the teaching modules' validation is measured by tools/validation_share.py (run it for the table).
-VALIDATION_CEILING = 0.29         # a ratchet (28.5 % when set): lower it as modules are simplified; never raise it
+VALIDATION_CEILING = 0.285        # a ratchet (28.1 % when set): lower it as modules are simplified; never raise it
 
 def _total_share():
     rows = validation_share.table()

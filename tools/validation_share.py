@@ -17,7 +17,7 @@ a. every line of a `raise` statement;
 b. every line of a simple statement (an expression, an assignment, a `return`...) that calls a *checker*;
 c. every line (def, docstring, body) of a function or class whose name is a checker;
 d. a compound statement (`if`, `elif`, `for`, `while`, `with`) whose body is all validation: its header lines and
-   that body (an `else` that is not all validation is not counted);
+   that body (an `else` that is not all validation is not counted); the first line of a `with` that calls a checker;
 e. `try`/`except` where some handler only re-raises (a clearer error): the `try` line (with the statement on it,
    if any) and every handler; the whole statement when all of it is validation;
 f. an assignment, at module or function level, whose names are read only on validation lines (`bad = [...]` before
@@ -27,7 +27,8 @@ g. an import whose names are all checkers (`from .checks import check_shapes, de
 
 A *checker* is a name containing `check` (`check_shapes`, `_check_run`, `check_matmul`...), or one of
 `CHECKER_NAMES`, the helpers that exist only to validate (`_fail`, `bad`, `_pair`, `_as_shape`, `_generator`,
-`_flat`). `describe`, which words values for error messages, is not a checker (tables use it too), but an import of
+`_flat`; and `errors_named`, whose `with` line counts: a `try`/`except` that names the caller, in one line).
+`describe`, which words values for error messages, is not a checker (tables use it too), but an import of
 checkers and `describe` only still counts. Calls are recognised by the called name or attribute.
 The count errs on the side of more validation: a line that does real work *and* validates counts as validation.
 """
@@ -37,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TEACHING = ('matmul', 'broadcasting', 'einsum', 'init', 'backward', 'layers', 'modules', 'data', 'training', 'conv', 'npnet')
 OTHERS = ('einsum', 'conv')               # changed in other branches: shown on their own as well
-CHECKER_NAMES = {'_fail', 'bad', '_pair', '_as_shape', '_generator', '_flat'}
+CHECKER_NAMES = {'_fail', 'bad', '_pair', '_as_shape', '_generator', '_flat', 'errors_named'}
 MESSAGE_NAMES = {'describe'}              # used to word error messages (on lines that count anyway) and tables alike
 LIMIT = 0.08
 
@@ -92,6 +93,9 @@ class _Counter:
             return False
         if isinstance(s, (ast.With, ast.AsyncWith)):
             if self.block(s.body): self.val |= _lines(s); return True
+            if any(is_checker(c) for item in s.items for c in _called(item.context_expr)):   # `with errors_named(fn): ...`
+                self.val |= {s.lineno}
+                if s.body[0].lineno == s.lineno: self.mixed |= _lines(s.body[0])
             return False
         return False
 
