@@ -50,16 +50,14 @@ def lin_grad(inp, out, w, b):
 # %% ../nbs/04_backward.ipynb #ace90d59
 def relu_grad(inp, out):
     "Given `out.g` for `out = relu(inp)`, set `inp.g`."
-    check_net('relu_grad', inp=(inp, '...'), out=(out, '...'))
-    if inp.shape != out.shape: raise ValueError(f"relu_grad: inp and out must be tensors of the same shape, got {describe(inp)} and {describe(out)}")
+    check_net('relu_grad', inp=(inp, '...'), out=(out, '...'), same_shape=True)
     check_g('relu_grad', out)
     inp.g = out.g * (inp > 0)
 
 # %% ../nbs/04_backward.ipynb #9d1e7a7a
 def _check_params(fn, inp, targ, w1, b1, w2, b2):
     "The shapes of the two-layer net: inp `(n, k)` with n ≥ 1, targ `(n,)`, w1 `(k, h)`, b1 `(h,)`, w2 `(h, 1)`, b2 `(1,)`."
-    if check_net(fn, inp=(inp, 'n k'), targ=(targ, 'n'), w1=(w1, 'k h'), b1=(b1, 'h'), w2=(w2, 'h 1'), b2=(b2, '1'))['n'] == 0:
-        raise ValueError(f"{fn}: needs at least one sample, got inp {describe(inp)}")
+    check_net(fn, inp=(inp, 'n k'), targ=(targ, 'n'), w1=(w1, 'k h'), b1=(b1, 'h'), w2=(w2, 'h 1'), b2=(b2, '1'), min_size={'n': 1})
 
 def forward_and_backward(inp, targ, w1, b1, w2, b2):
     "Forward pass of `lin → relu → lin → mse`, then the backward pass by hand: sets `.g` on inp, w1, b1, w2, b2."

@@ -10,7 +10,7 @@ import html, io
 import torch
 import matplotlib.pyplot as plt
 from matplotlib.colors import to_rgba
-from .checks import check_int, check_type
+from .checks import check_int, check_type, errors_named
 from .matmul import check_matmul, new_result
 
 # %% ../nbs/01_broadcasting.ipynb #bacbf001
@@ -88,8 +88,7 @@ def plot_broadcast(a_shape, b_shape, max_side=8):
     "Figure of `a` and `b` stretched to their broadcast shape, and `a + b`; for results of ≤ 2 dims and ≤ `max_side` per side."
     a_shape, b_shape = _as_shape(a_shape, 'plot_broadcast'), _as_shape(b_shape, 'plot_broadcast')
     check_int('plot_broadcast', 1, 20, max_side=max_side)         # a picture of a few hundred numbers at most
-    try: result = broadcast_shapes(a_shape, b_shape)
-    except ValueError as e: raise ValueError(f"plot_broadcast: {e}") from None
+    with errors_named('plot_broadcast'): result = broadcast_shapes(a_shape, b_shape)
     if len(result) > 2 or any(s > max_side for s in result):
         raise ValueError(f"plot_broadcast: can only draw results with at most 2 dimensions of at most {max_side}, "
                          f"got {result} from {a_shape} and {b_shape}")

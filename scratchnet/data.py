@@ -13,15 +13,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import matplotlib.pyplot as plt
-from .checks import check_type, check_int, check_number, describe
+from .checks import check_type, check_shapes, check_int, check_number, errors_named, describe
 
 # %% ../nbs/07_data.ipynb #d50684d7
 def normalise(x_train, x_valid):
     "Shift and scale both splits with the mean and std of `x_train` alone; returns `x_train, x_valid, mean, std`."
-    check_type('normalise', x_train=x_train, x_valid=x_valid)
-    if not (x_train.is_floating_point() and x_valid.is_floating_point()) or x_train.numel() < 2:
-        raise TypeError(f"normalise: expects floating-point tensors and at least two training values, got "
-                        f"{describe(x_train)} {x_train.dtype} and {describe(x_valid)} {x_valid.dtype}")
+    check_shapes('normalise', x_train=(x_train, '...', 'float'), x_valid=(x_valid, '...', 'float'))
+    if x_train.numel() < 2: raise ValueError(f"normalise: needs at least two training values, got x_train {describe(x_train)}")
     m, s = x_train.mean(), x_train.std()
     if not s > 0: raise ValueError(f"normalise: x_train's standard deviation is {s.item()}; it cannot be scaled to 1")
     return (x_train - m) / s, (x_valid - m) / s, m, s
@@ -167,8 +165,7 @@ def _download(url, dest, sha256, deadline, timeout):
         if got != sha256:
             raise ValueError(f"load_mnist: checksum mismatch for {url}: expected sha256 {sha256}, got {got}. "
                              f"The download was deleted; nothing was cached.")
-        try: a = read_idx(tmp)                  # a file that does not parse must not enter the cache either
-        except ValueError as e: raise ValueError(f"load_mnist: {url}: {e}") from None
+        with errors_named(f'load_mnist: {url}'): a = read_idx(tmp)     # a file that does not parse must not enter the cache either
         os.replace(tmp, dest)
         return a
     finally:

@@ -14,13 +14,9 @@ from .checks import check_type, check_shapes, check_int, check_number, check_cho
 
 # %% ../nbs/03_init.ipynb #560d0c61
 def check_net(fn, **named):
-    """`check_shapes` for the tensors of a net, `name=(tensor, pattern)`, and then one more rule: they are all
+    """`check_shapes` for the tensors of a net, `name=(tensor, pattern)`, with its rules `float` and `same_dtype`: all
     floating point, of one dtype (a net mixing float32 and float64, or holding integers, fails inside torch)."""
-    sizes = check_shapes(fn, **named)
-    dts = {k: v.dtype for k, (v, _) in named.items()}
-    if len(set(dts.values())) > 1 or not all(d.is_floating_point for d in dts.values()):
-        raise TypeError(f"{fn}: expects floating-point tensors of one dtype, got " + ', '.join(f"{k} {d}" for k, d in dts.items()))
-    return sizes
+    return check_shapes(fn, float=True, same_dtype=True, **named)
 
 def lin(x, w, b):
     "A linear layer in the book's layout: `x @ w + b` with `w` of shape `(n_in, n_out)`."

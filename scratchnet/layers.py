@@ -7,7 +7,7 @@ __all__ = ['LayerFunction', 'Relu', 'Lin', 'Mse', 'Model']
 
 # %% ../nbs/05_refactor.ipynb #275f4e69
 import torch
-from .checks import check_type
+from .checks import check_type, errors_named
 from .init import check_net
 from .backward import check_mse, check_g
 
@@ -70,10 +70,9 @@ class Model:
         return [self.layers[0].w, self.layers[0].b, self.layers[2].w, self.layers[2].b]
 
     def __call__(self, x, targ):
-        try:
+        with errors_named('Model'):                 # an error says which layer, and that it was Model
             for l in self.layers: x = l(x)
             return self.loss(x, targ)
-        except (TypeError, ValueError) as e: raise type(e)(f"Model: {e}") from None   # say which layer, and that it was Model
 
     def backward(self, input_grad=True):
         "Backward pass: the loss first, then the layers in reverse. `input_grad=False` skips `x.g`."

@@ -23,9 +23,7 @@ MAX_STEPS = 10**7      # Python-level loop steps that one matmul call may take (
 def check_matmul(a, b, name, loops=0):
     """Check the operands of the matmul variant `name`: 2-D tensors with `a.shape[1] == b.shape[0]`, on one device, not bool;
     with `loops` nested Python loops (1 to 3) the call may take at most `MAX_STEPS` steps. Return the sizes `n, k, m`."""
-    n, k, m = check_shapes(name, a=(a, 'n k'), b=(b, 'k m')).values()
-    if a.device != b.device: raise ValueError(f"{name}: a and b are on different devices ({a.device} and {b.device})")
-    if torch.bool in (a.dtype, b.dtype): raise TypeError(f"{name}: bool matrices cannot be multiplied (nor by `@`); use .int() or .float()")
+    n, k, m = check_shapes(name, a=(a, 'n k'), b=(b, 'k m'), same_device=True, no_bool='matrices cannot be multiplied (nor by `@`)').values()
     steps = (1, n, n * m, n * m * k)[loops]
     if steps > MAX_STEPS: raise ValueError(f"{name}: {n}×{k} @ {k}×{m} takes {steps:,} Python loop steps, over {MAX_STEPS:,}; use a smaller corner")
     return n, k, m

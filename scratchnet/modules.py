@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.autograd import Function
 from fastcore.meta import PrePostInitMeta
-from .checks import check_type, check_int, check_number
+from .checks import check_type, check_int, check_number, errors_named
 from .init import init_weights, check_net
 from .backward import mse
 from . import layers
@@ -58,8 +58,7 @@ class Model(Module):
 
     def forward(self, x, targ):
         check_net('Model', weight=(self.layers[0].weight, 'h k'), x=(x, 'n k'))
-        try: return self.loss(self.layers(x), targ)
-        except (TypeError, ValueError) as e: raise type(e)(f"Model: {e}") from None
+        with errors_named('Model'): return self.loss(self.layers(x), targ)
 
 # %% ../nbs/06_pytorch.ipynb #cd95063d
 def copy_into(model, w1, b1, w2, b2):
@@ -76,8 +75,7 @@ def copy_into(model, w1, b1, w2, b2):
 def train_step_hand(model, x, y, lr, input_grad=False):
     "One SGD step of a hand-written `layers.Model`: forward, `backward()` (with `x.g` only if `input_grad`), update."
     check_type('train_step_hand', layers.Model, model=model); check_number('train_step_hand', 0, 1e6, lr=lr)
-    try: loss = model(x, y)
-    except (TypeError, ValueError) as e: raise type(e)(f"train_step_hand: {e}") from None
+    with errors_named('train_step_hand'): loss = model(x, y)
     model.backward(input_grad=bool(input_grad))
     for p in model.params: p.sub_(p.g, alpha=lr)
     return loss
@@ -85,8 +83,7 @@ def train_step_hand(model, x, y, lr, input_grad=False):
 def train_step_autograd(model, x, y, lr):
     "One SGD step of an `nn.Module` whose `forward(x, y)` returns the loss, through autograd."
     check_type('train_step_autograd', nn.Module, model=model); check_number('train_step_autograd', 0, 1e6, lr=lr)
-    try: loss = model(x, y)
-    except (TypeError, ValueError) as e: raise type(e)(f"train_step_autograd: {e}") from None
+    with errors_named('train_step_autograd'): loss = model(x, y)
     loss.backward()
     with torch.no_grad():
         for p in model.parameters():

@@ -10,7 +10,7 @@ __all__ = ['check_numbers', 'check_matmul', 'matmul_loops', 'matmul_elementwise'
 # %% ../nbs/10_numpy.ipynb #7d817541
 import math
 import numpy as np
-from .checks import check_type, check_shapes, check_int, check_number, check_choice
+from .checks import check_type, check_shapes, check_int, check_number, check_values, check_choice
 
 # %% ../nbs/10_numpy.ipynb #26ac3f15
 def check_numbers(fn, kinds='biuf', what='numbers', **named):
@@ -20,9 +20,7 @@ def check_numbers(fn, kinds='biuf', what='numbers', **named):
 
 def check_matmul(a, b, name):
     "Check the operands of a NumPy matmul variant called `name`: 2-D numeric arrays with `a.shape[1] == b.shape[0]`; return their sizes."
-    s = check_shapes(name, np.ndarray, a=(a, 'n k'), b=(b, 'k m'))
-    check_numbers(name, a=a, b=b)
-    return s
+    return check_shapes(name, np.ndarray, a=(a, 'n k', 'numeric'), b=(b, 'k m', 'numeric'))
 
 def _new_result(a, b, n, m): return np.zeros((n, m), dtype=np.result_type(a, b))
 
@@ -86,10 +84,8 @@ def init_weights(n_in, n_out, kind='kaiming', rng=None, dtype=np.float64):
 # %% ../nbs/10_numpy.ipynb #21791ee5
 def _flat(fn, output, targ):
     "Check that `output` is `(n, 1)` or `(n,)` and `targ` `(n,)` with n ≥ 1 (errors name `fn`); return `output` as `(n,)`."
-    check_type(fn, np.ndarray, output=output, targ=targ)
-    n = check_shapes(fn, np.ndarray, output=(output, 'n 1' if output.ndim == 2 else 'n'), targ=(targ, 'n'))['n']
-    check_int(fn, n=n)
-    check_numbers(fn, 'iuf', output=output, targ=targ)
+    n = check_shapes(fn, np.ndarray, output=(output, 'n 1' if getattr(output, 'ndim', 0) == 2 else 'n', 'real'),
+                     targ=(targ, 'n', 'real'), min_size={'n': 1})['n']
     return output.reshape(n)
 
 def mse(output, targ):
@@ -103,8 +99,7 @@ def mse_grad(inp, targ):
 
 def relu_grad(inp, out_g):
     "Given `out_g`, the gradient of the loss w.r.t. `relu(inp)`, return the gradient w.r.t. `inp`."
-    check_type('relu_grad', np.ndarray, inp=inp, out_g=out_g)
-    if inp.shape != out_g.shape: raise ValueError(f"relu_grad: inp and out_g must have the same shape, got {inp.shape} and {out_g.shape}")
+    check_shapes('relu_grad', np.ndarray, inp=(inp, '...'), out_g=(out_g, '...'), same_shape=True)
     return (inp > 0) * out_g
 
 def lin_grad(inp, out_g, w, b, input_grad=True):
@@ -114,10 +109,8 @@ def lin_grad(inp, out_g, w, b, input_grad=True):
 
 def forward_and_backward(inp, targ, w1, b1, w2, b2):
     "`lin → relu → lin → mse` forwards, then backwards by hand; returns `(loss, grads)`, `grads` a dict by name."
-    fn, named = 'forward_and_backward', dict(inp=inp, targ=targ, w1=w1, b1=b1, w2=w2, b2=b2)
-    check_int(fn, n=check_shapes(fn, np.ndarray, inp=(inp, 'n i'), targ=(targ, 'n'), w1=(w1, 'i h'), b1=(b1, 'h'),
-                                 w2=(w2, 'h 1'), b2=(b2, '1'))['n'])
-    check_numbers(fn, 'iuf', **named)
+    check_shapes('forward_and_backward', np.ndarray, inp=(inp, 'n i', 'real'), targ=(targ, 'n', 'real'), w1=(w1, 'i h', 'real'),
+                 b1=(b1, 'h', 'real'), w2=(w2, 'h 1', 'real'), b2=(b2, '1', 'real'), min_size={'n': 1})
     l1 = lin(inp, w1, b1)
     l2 = relu(l1)
     out = lin(l2, w2, b2)
@@ -167,10 +160,8 @@ class Mse(LayerFunction):
 class CrossEntropy(LayerFunction):
     "Mean cross-entropy of logits `inp` `(n, k)` against integer labels `targ` `(n,)`, via a stable log-softmax."
     def forward(self, inp, targ):
-        s = check_shapes('CrossEntropy', np.ndarray, inp=(inp, 'n k'), targ=(targ, 'n'))
-        check_int('CrossEntropy', n=s['n'], k=s['k']); check_numbers('CrossEntropy', 'iuf', inp=inp); check_numbers('CrossEntropy', 'iu', 'integer labels', targ=targ)
-        if targ.min() < 0 or targ.max() >= s['k']:
-            raise ValueError(f"CrossEntropy: labels must lie in [0, {s['k']}), got min {targ.min()} and max {targ.max()}")
+        k = check_shapes('CrossEntropy', np.ndarray, inp=(inp, 'n k', 'real'), targ=(targ, 'n', 'int'), min_size={'n': 1, 'k': 1})['k']
+        check_values('CrossEntropy', 0, k - 1, targ=targ)
         logp = inp - inp.max(axis=1, keepdims=True)                   # integer logits become float64 on the next line
         self.logp = logp - np.log(np.exp(logp).sum(axis=1, keepdims=True))
         return -self.logp[np.arange(len(targ)), targ].mean()
@@ -221,14 +212,13 @@ def accuracy(logits, targ):
     "Fraction of rows of `logits` `(n, k)` whose largest entry is at the index `targ` (`(n,)`, or `(n, 1)` read as `(n,)`)."
     check_type('accuracy', np.ndarray, logits=logits, targ=targ)
     if targ.ndim == 2 and targ.shape[1] == 1: targ = targ[:, 0]           # (n, 1) labels: one per row, not broadcast
-    s = check_shapes('accuracy', np.ndarray, logits=(logits, 'n k'), targ=(targ, 'n'))
-    check_int('accuracy', n=s['n'], k=s['k'])
+    check_shapes('accuracy', np.ndarray, logits=(logits, 'n k'), targ=(targ, 'n'), min_size={'n': 1, 'k': 1})
     return float((logits.argmax(axis=1) == targ).mean())
 
 def fit(model, x, y, epochs=5, lr=0.1, bs=64, rng=None):
     "Mini-batch SGD on `model` for `epochs` passes over `x, y` in a shuffled order; returns the loss of every batch."
     check_type('fit', Model, model=model)
-    check_int('fit', n=check_shapes('fit', np.ndarray, x=(x, 'n i'), w1=(model.params[0], 'i _'), y=(y, 'n'))['n'])
+    check_shapes('fit', np.ndarray, x=(x, 'n i'), w1=(model.params[0], 'i _'), y=(y, 'n'), min_size={'n': 1})
     check_int('fit', 0, 10_000, epochs=epochs); check_int('fit', bs=bs); check_number('fit', lr=lr)
     rng, losses = _generator('fit', rng), []
     for _ in range(epochs):

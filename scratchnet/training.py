@@ -12,45 +12,29 @@ from torch import nn
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 from fastprogress.fastprogress import master_bar, progress_bar
-from .checks import check_shapes, check_int, describe
+from .checks import check_shapes, check_int, check_values, describe
 from .layers import LayerFunction
 
 # %% ../nbs/08_training.ipynb #aa23c544
-def _check_logits(fn, x):
-    n_c = check_shapes(fn, x=(x, 'n c'))
-    if not x.is_floating_point() or n_c['c'] == 0:
-        raise (ValueError if x.is_floating_point() else TypeError)(
-            f"{fn}: expects floating-point logits (n, c) with c >= 1 classes, got {describe(x)} {x.dtype}")
-
 def logsumexp(x):
     "Row-wise `log(sum(exp(x)))` of `(n, c)` logits, shifted by each row's max so that nothing overflows."
-    _check_logits('logsumexp', x)
+    check_shapes('logsumexp', x=(x, 'n c', 'float'), min_size={'c': 1})
     m = x.max(dim=1, keepdim=True).values
     m = m.masked_fill(m.isinf(), 0)             # a row of -inf (or one with +inf): no shift, as in torch.logsumexp
     return m.squeeze(1) + (x - m).exp().sum(1).log()
 
 def log_softmax(x):
     "Row-wise log of the softmax of `(n, c)` logits: `x - logsumexp(x)`, finite for any finite logits."
-    _check_logits('log_softmax', x)
+    check_shapes('log_softmax', x=(x, 'n c', 'float'), min_size={'c': 1})
     z = x - x.max(dim=1, keepdim=True).values   # the same shift, done once: each row's largest entry is now 0
     return z - z.exp().sum(1, keepdim=True).log()
 
 # %% ../nbs/08_training.ipynb #96c084cc
-def _check_ce(fn, inp, targ):
-    _check_logits(fn, inp)
-    check_shapes(fn, inp=(inp, 'n c'), targ=(targ, 'n'))
-    if targ.dtype.is_floating_point or targ.dtype.is_complex or targ.dtype == torch.bool:
-        raise TypeError(f"{fn}: targets must be integer class indices, got dtype {targ.dtype}")
-    if len(targ) == 0: raise ValueError(f"{fn}: expects at least one row, got logits {describe(inp)} and targets {describe(targ)}")
-    lo, hi = targ.min().item(), targ.max().item()
-    if lo < 0 or hi >= inp.shape[1]:
-        raise ValueError(f"{fn}: targets must be in [0, {inp.shape[1]}) for logits {describe(inp)}, got values from {lo} to {hi}")
-    return targ.long()                          # any integer dtype: gather and scatter need int64 indices
-
 def cross_entropy(inp, targ):
     "Mean cross-entropy of logits `inp` `(n, c)` against integer class targets `targ` `(n,)`; works with autograd."
-    targ = _check_ce('cross_entropy', inp, targ)
-    return -log_softmax(inp).gather(1, targ[:, None]).mean()
+    c = check_shapes('cross_entropy', inp=(inp, 'n c', 'float'), targ=(targ, 'n', 'int'), min_size={'n': 1, 'c': 1})['c']
+    check_values('cross_entropy', 0, c - 1, targ=targ)
+    return -log_softmax(inp).gather(1, targ.long()[:, None]).mean()     # any integer dtype: gather needs int64 indices
 
 class CrossEntropy(LayerFunction):
     "Cross-entropy as a hand-written layer: `forward(inp, targ)` gives the loss, `bwd` sets `inp.g = (softmax - onehot) / n`."
@@ -62,17 +46,10 @@ class CrossEntropy(LayerFunction):
 # %% ../nbs/08_training.ipynb #7ee1f619
 def accuracy(preds, targ):
     "Fraction of rows of `preds` `(n, c)` whose largest score is at the index in `targ` `(n,)`, as a 0-d tensor."
-    if check_shapes('accuracy', preds=(preds, 'n c'), targ=(targ, 'n'))['n'] * preds.shape[1] == 0 or preds.dtype == torch.bool:
-        raise ValueError(f"accuracy: expects numeric preds (n, c) and targ (n,) with n, c >= 1, got {describe(preds)} {preds.dtype} and {describe(targ)}")
+    check_shapes('accuracy', preds=(preds, 'n c', 'real'), targ=(targ, 'n'), min_size={'n': 1, 'c': 1})
     return (preds.argmax(dim=1) == targ).float().mean()
 
 # %% ../nbs/08_training.ipynb #6547d0ae
-def _check_data(fn, x, y, x_name='x', y_name='y'):
-    n = check_shapes(fn, **{x_name: (x, 'n k'), y_name: (y, 'n')})['n']
-    if n == 0 or not x.is_floating_point() or y.dtype.is_floating_point or y.dtype == torch.bool:
-        raise ValueError(f"{fn}: expects at least one row, floating-point {x_name} and integer {y_name}, "
-                         f"got {describe(x)} {x.dtype} and {describe(y)} {y.dtype}")
-
 def _check_model(fn, model, loss_func):
     if not isinstance(model, nn.Module) and not (hasattr(model, 'params') and callable(getattr(model, 'backward', None))):
         raise TypeError(f"{fn}: model must be an nn.Module or a hand-written model with .params and .backward(), "
@@ -83,8 +60,8 @@ def _check_fit(model, data, epochs, lr, bs, momentum, loss_func, seed):
     _check_model('fit', model, loss_func); check_int('fit', -2**63, 2**64 - 1, seed=seed)
     if not isinstance(data, (tuple, list)) or len(data) != 4:
         raise TypeError("fit: data must be the four tensors (x_train, y_train, x_valid, y_valid)")
-    check_shapes('fit', x_train=(data[0], 'n k'), y_train=(data[1], 'n'), x_valid=(data[2], 'm k'), y_valid=(data[3], 'm'))
-    _check_data('fit', *data[:2], 'x_train', 'y_train'); _check_data('fit', *data[2:], 'x_valid', 'y_valid')
+    check_shapes('fit', x_train=(data[0], 'n k', 'float'), y_train=(data[1], 'n', 'int'), x_valid=(data[2], 'm k', 'float'),
+                 y_valid=(data[3], 'm', 'int'), min_size={'n': 1, 'm': 1})
     check_int('fit', epochs=epochs, bs=bs)
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < math.inf:
         raise ValueError(f"fit: lr must be positive and finite, got {lr!r}")
@@ -94,7 +71,7 @@ def _check_fit(model, data, epochs, lr, bs, momentum, loss_func, seed):
 @torch.no_grad()
 def evaluate(model, x, y, loss_func=None, bs=1024):
     "Mean loss and accuracy of `model` (hand-written or `nn.Module`) on `x, y`, in chunks of `bs` rows; two floats."
-    _check_model('evaluate', model, loss_func); _check_data('evaluate', x, y); check_int('evaluate', bs=bs)
+    _check_model('evaluate', model, loss_func); check_shapes('evaluate', x=(x, 'n k', 'float'), y=(y, 'n', 'int'), min_size={'n': 1}); check_int('evaluate', bs=bs)
     loss_func = loss_func or cross_entropy
     if isinstance(model, nn.Module): model.eval()
     tot_loss = tot_acc = 0.

@@ -126,3 +126,57 @@ def test_reading_path_has_no_test_cells(nb):
         lines = [l for l in _src(c).splitlines() if l.strip() and not l.strip().startswith('#')] if c['cell_type'] == 'code' else []
         n = sum(bool(TEST_LINE.match(l)) for l in lines)
         assert not (len(lines) > 3 and n > len(lines) / 2), f"{nb.name} cell {i}: {n} of its {len(lines)} lines are tests; move it to '## Tests'"
+
+import validation_share
+
+_SYNTHETIC = '''"""A module docstring."""
+__all__ = ['f']
+from .checks import check_shapes, describe
+LIMIT = 10
+SCALE = 2
+
+def _check_x(fn, x):
+    "A helper that only validates."
+    return x
+
+def f(x, y):
+    "Real work."
+    check_shapes('f', x=(x, 'n'))
+    bad = [v for v in y if v < 0]
+    if bad: raise ValueError(f"f: {bad}")
+    if x.numel() > LIMIT:
+        raise ValueError("f: too big")
+    try: z = x.sum()
+    except RuntimeError: raise ValueError("f: no memory") from None
+    with errors_named('f'): z = z + 1
+    # a comment
+
+    return z * SCALE
+'''
+
+def test_validation_share_counts_known_lines():
+    "The counter of tools/validation_share.py finds every kind of validation line, and nothing else."
+    counted, val = validation_share.validation_lines(_SYNTHETIC)
+    lines = _SYNTHETIC.splitlines()
+    text = lambda ns: {lines[i - 1].strip() for i in ns}
+    assert text(val) == {'from .checks import check_shapes, describe', 'LIMIT = 10', 'def _check_x(fn, x):',
+                         '"A helper that only validates."', 'return x', "check_shapes('f', x=(x, 'n'))",
+                         'bad = [v for v in y if v < 0]', 'if bad: raise ValueError(f"f: {bad}")', 'if x.numel() > LIMIT:',
+                         'raise ValueError("f: too big")', 'try: z = x.sum()',
+                         'except RuntimeError: raise ValueError("f: no memory") from None', "with errors_named('f'): z = z + 1"}
+    assert text(counted - val) == {'SCALE = 2', 'def f(x, y):', '"Real work."', 'return z * SCALE'}
+    assert validation_share.share(_SYNTHETIC) == (13, 17)
+
+# issue #12: the teaching modules' validation is measured by tools/validation_share.py (run it for the table).
+VALIDATION_CEILING = 0.285        # a ratchet (28.1 % when set): lower it as modules are simplified; never raise it
+
+def _total_share():
+    rows = validation_share.table()
+    return sum(r[1] for r in rows) / sum(r[2] for r in rows)
+
+def test_validation_share_does_not_grow():
+    assert _total_share() <= VALIDATION_CEILING, "more validation than before: fold new checks into scratchnet/checks.py rules"
+
+@pytest.mark.xfail(reason="issue #12's goal is not met yet: see `python tools/validation_share.py`", strict=False)
+def test_validation_share_goal():
+    assert _total_share() <= validation_share.LIMIT
