@@ -45,7 +45,7 @@ class Lin(LayerFunction):
         return inp @ self.w + self.b
     def bwd(self, out, inp):
         if self.input_grad: inp.g = out.g @ self.w.t()
-        self.w.g = inp.t() @ out.g
+        self.w.g = (out.g.t() @ inp).t()       # = inp.t() @ out.g, in the layout nn.Linear's weight gradient uses
         self.b.g = out.g.sum(0)
 
 class Mse(LayerFunction):
