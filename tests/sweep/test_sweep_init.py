@@ -107,7 +107,7 @@ def test_expected_stats_bad(i):
         return expect(M, 'expected_stats', lambda: expected_stats(**kw), ok=lambda s: len(s) == kw.get('depth', 50), what=repr(kw))
     outcome(M, 'expected_stats', lambda: expected_stats(**kw), error=True, what=repr(kw))
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=20, deadline=None, derandomize=True)
 @given(st.integers(1, 4), st.integers(1, 6), st.integers(1, 5), st.sampled_from([None, relu]),
        st.sampled_from([dict(scale=0.5), dict(kind='xavier'), dict(kind='kaiming'), dict(kind='normal')]), st.integers(0, 2**16))
 def test_layer_stats_matches_reference(depth, n, bs, act, init, seed):

@@ -71,7 +71,7 @@ def test_too_many_python_steps(f):
     big = torch.zeros(1, 1).expand(10**4, 10**4)            # no memory, but 10⁸ or more Python loop steps
     outcome('matmul', f.__name__, lambda: f(big, big), error=True, what='10⁴×10⁴ @ 10⁴×10⁴')
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, derandomize=True)
 @given(st.integers(0, 4), st.integers(0, 4), st.integers(0, 4), st.sampled_from([torch.float32, torch.float64, torch.int64, torch.int16]))
 def test_matmul_any_shape(n, k, m, dtype):
     a, b = _t(n, k, dtype=dtype), _t(k, m, dtype=dtype, seed=1)

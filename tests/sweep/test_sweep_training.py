@@ -37,7 +37,7 @@ def test_log_softmax_family(fn, ref, what, x):
     elif x.dtype in (torch.float16, torch.bfloat16): outcome(M, fn.__name__, lambda: fn(x), ok=lambda r: _same_loose(r, ref(x)), what=what)
     else: outcome(M, fn.__name__, lambda: fn(x), ref=lambda: ref(x), what=what)
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(st.integers(0, 5), st.integers(1, 5), st.sampled_from([1., 100., 1e30]), st.integers(0, 10**6),
        st.sampled_from([None, -inf, inf, nan]))
 def test_logsumexp_any_values(n, c, scale, seed, special):
