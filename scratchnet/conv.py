@@ -179,8 +179,8 @@ def _fold_windows(gX, x_shape, ks, stride, padding, dilation, out_hw):
     taps = gX.view(n, ho, wo, kh, kw, c)
     gxp = gX.new_zeros(n, h + 2 * ph, w + 2 * pw, c)
     for u in range(kh):
-        for v in range(kw):                            # tap (u, v) of every patch read these pixels: add its gradients there
-            gxp[:, u * dh: u * dh + sh * (ho - 1) + 1: sh, v * dw: v * dw + sw * (wo - 1) + 1: sw] += taps[:, :, :, u, v]
+        for v in range(kw):          # tap (u, v) of every patch read these pixels: add its gradients there, in place
+            gxp[:, u * dh: u * dh + sh * (ho - 1) + 1: sh, v * dw: v * dw + sw * (wo - 1) + 1: sw].add_(taps[:, :, :, u, v])
     return gxp[:, ph:ph + h, pw:pw + w].permute(0, 3, 1, 2)                             # drop the border: it is not an input
 
 class Conv2dFunction(Function):
