@@ -33,7 +33,7 @@ class Relu(LayerFunction):
     def forward(self, inp):
         check_net('Relu', inp=(inp, '...'))
         return inp.clamp_min(0.)
-    def bwd(self, out, inp): inp.g = out.g * (inp > 0)
+    def bwd(self, out, inp): inp.g = out.g * out.sign()     # the output's sign: 1 where inp > 0, else 0
 
 class Lin(LayerFunction):
     "Linear layer `inp @ w + b` with `w` of shape `(n_in, n_out)`; `bwd` sets `.g` on inp (if `input_grad`), w and b."

@@ -168,7 +168,7 @@ def test_validation_share_counts_known_lines():
     assert validation_share.share(_SYNTHETIC) == (13, 17)
 
 # issue #12: the teaching modules' validation is measured by tools/validation_share.py (run it for the table).
-VALIDATION_CEILING = 0.285        # a ratchet (28.1 % when set): lower it as modules are simplified; never raise it
+VALIDATION_CEILING = 0.275        # a ratchet (26.9 % when last lowered): lower it as modules are simplified; never raise it
 
 def _total_share():
     rows = validation_share.table()
