@@ -107,18 +107,21 @@ def unfold_explorer(h=5, w=5):
 # %% ../nbs/09_conv.ipynb #7da815d0
 def _check_conv(fn, x, weight, bias, stride, padding, dilation):
     "Validate the arguments of a convolution; return `(stride, padding, dilation)` as pairs and the output size."
-    check_shapes(fn, x=(x, 'n c h w'), weight=(weight, 'o c kh kw'), **({} if bias is None else dict(bias=(bias, 'o'))))
+    check_shapes(fn, x=(x, 'n c h w'), weight=(weight, 'o c kh kw'), **({} if bias is None else dict(bias=(bias, 'o'))), min_size={'c': 1})
     if any(t is not None and (not x.is_floating_point() or t.dtype != x.dtype or t.device != x.device) for t in (x, weight, bias)):
         raise TypeError(f"{fn}: x, weight and bias need one floating-point dtype and one device, got "
                         + ', '.join(f"{t.dtype} on {t.device}" for t in (x, weight, bias) if t is not None))
     return _geometry(fn, x.shape[2:], weight.shape[2:], stride, padding, dilation, describe(x), describe(weight))
 
+def _no_room(fn, x, ks, padding, e):
+    "The error for a patch matrix that does not fit in memory (absurd padding, mostly)."
+    return ValueError(f"{fn}: the patch matrix of x {describe(x)} with a {tuple(ks)} kernel and padding {padding} "
+                      f"does not fit in memory ({str(e)[:120]})")
+
 def _patches(fn, x, ks, stride, padding, dilation):
     "Unfold `x` and stack all images' columns side by side: a `(C·kh·kw, N·L)` matrix, column `n·L + l` = patch l of image n."
     try: cols = F.unfold(x, ks, dilation=dilation, padding=padding, stride=stride)       # (N, K, L)
-    except (RuntimeError, MemoryError) as e:                                             # absurd sizes: no memory for it
-        raise ValueError(f"{fn}: the patch matrix of x {describe(x)} with a {tuple(ks)} kernel and padding {padding} "
-                         f"does not fit in memory ({str(e)[:120]})") from None
+    except (RuntimeError, MemoryError) as e: raise _no_room(fn, x, ks, padding, e) from None
     return cols.transpose(0, 1).flatten(1)
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
@@ -163,15 +166,12 @@ class PlainConv2dFunction(Function):
 def _windows(fn, x, ks, stride, padding, dilation):
     "The patch matrix of `x` in channels-last order: `(N·L, kh·kw·C)`, row `n·L + l` = patch l of image n, tap by tap."
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = ks, stride, padding, dilation
-    if x.shape[1] == 0: raise ValueError(f"{fn}: x {describe(x)} has no channels (F.unfold refuses them too)")
     try:
         xp = F.pad(x.permute(0, 2, 3, 1), (0, 0, pw, pw, ph, ph))                     # (N, H + 2p, W + 2p, C), zero border
         win = xp.unfold(1, dh * (kh - 1) + 1, sh).unfold(2, dw * (kw - 1) + 1, sw)      # (N, ho, wo, C, span_h, span_w): a view
         win = win[..., ::dh, ::dw].permute(0, 1, 2, 4, 5, 3)                            # (N, ho, wo, kh, kw, C): the taps, still a view
         return win.flatten(3).flatten(0, 2)                                             # the one copy: (N·L, K)
-    except (RuntimeError, MemoryError) as e:                                            # absurd padding: no memory for it
-        raise ValueError(f"{fn}: the patch matrix of x {describe(x)} with a {tuple(ks)} kernel and padding {padding} "
-                         f"does not fit in memory ({str(e)[:120]})") from None
+    except (RuntimeError, MemoryError) as e: raise _no_room(fn, x, ks, padding, e) from None
 
 def _fold_windows(gX, x_shape, ks, stride, padding, dilation, out_hw):
     "The transpose of `_windows`: add each row's gradients back onto the pixels of its patch; an `(N, C, H, W)` view, channels last."
