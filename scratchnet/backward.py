@@ -9,7 +9,7 @@ __all__ = ['check_mse', 'mse', 'mse_grad', 'check_g', 'lin_grad', 'relu_grad', '
 # %% ../nbs/04_backward.ipynb #73d4642a
 from collections.abc import Callable
 import torch
-from .checks import check_type, check_number, describe
+from .checks import check_type, check_shapes, check_number, describe
 from .init import lin, relu, check_net
 
 # %% ../nbs/04_backward.ipynb #67b582f6
@@ -112,10 +112,7 @@ def grad_table(named_pairs, rtol=1e-4, atol=1e-5, show=True):
     for item in items:
         if len(item) != 3: raise TypeError(f"grad_table: each entry must be (name, ours, ref), got {len(item)} items")
         name, ours, ref = item
-        if not isinstance(ours, torch.Tensor) or not isinstance(ref, torch.Tensor) or ours.is_complex() or ref.is_complex():
-            raise TypeError(f"grad_table: {name}: expects two real tensors, got {describe(ours)} and {describe(ref)}")
-        if ours.shape != ref.shape:
-            raise ValueError(f"grad_table: {name}: shapes differ: {describe(ours)} vs {describe(ref)}")
+        check_shapes(f'grad_table: {name}', ours=(ours, '...', 'numeric'), ref=(ref, '...', 'numeric'), same_shape=True)
         a, r = ours.detach().double().cpu(), ref.detach().double().cpu()
         diff = (a - r).abs().max().item() if a.numel() else 0.
         rows.append(dict(name=name, shape=describe(ours), exact=torch.equal(a, r),

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['HOLDS', 'describe', 'check_type', 'check_shapes', 'check_int', 'check_number', 'check_values', 'check_choice',
-           'errors_named']
+           'errors_named', 'check_device']
 
 # %% ../nbs/90_checks.ipynb #6b37f002
 import contextlib, numbers
@@ -115,3 +115,11 @@ def errors_named(fn):
     "Raise a `TypeError` or `ValueError` from inside the block again, of the same type, with `fn: ` before its message."
     try: yield
     except (TypeError, ValueError) as e: raise type(e)(f"{fn}: {e}") from None
+
+def check_device(fn, device):
+    "The `torch.device` that `device` names (`None`: the CPU); `ValueError` unless torch can use it on this machine."
+    import torch
+    try: return torch.empty(0, device=device).device
+    except (RuntimeError, TypeError, AssertionError):        # a CPU-only torch *asserts* that it has no CUDA
+        raise ValueError(f"{fn}: device {device!r} is not a device torch can use here") from None
+

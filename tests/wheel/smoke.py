@@ -49,6 +49,9 @@ def _data(m):
     assert a.shape == (10, 4) and abs(a.mean().item()) < 1e-5
     x_train, y_train, x_valid, y_valid = m.load_digits_data()    # scikit-learn's bundled digits: no download
     assert x_train.shape[1] == 64 and len(x_train) + len(x_valid) == 1797
+    assert callable(m.load_mnist) and callable(m.read_idx)       # moved to scratchnet.mnist, still importable from here
+
+def _mnist(m):
     with tempfile.TemporaryDirectory() as d:                     # the IDX (MNIST) file format round trip
         arr = np.arange(12, dtype=np.uint8).reshape(3, 2, 2)
         m.write_idx(Path(d) / 'x.idx.gz', arr)
@@ -98,7 +101,7 @@ def _practice(m):
     assert [e.name for e in m.find_exercises(nb)] == ['relu']
 
 SMOKE = {'matmul': _matmul, 'broadcasting': _broadcasting, 'einsum': _einsum, 'init': _init, 'backward': _backward,
-         'layers': _layers, 'modules': _modules, 'data': _data, 'quiz': _quiz, 'bench': _bench, 'training': _training,
+         'layers': _layers, 'modules': _modules, 'data': _data, 'mnist': _mnist, 'quiz': _quiz, 'bench': _bench, 'training': _training,
          'conv': _conv, 'npnet': _npnet, 'sandbox': _sandbox, 'quiz_checks': _quiz_checks, 'checks': _checks,
          'practice': _practice}
 NOT_PUBLIC = {'_modidx'}                                     # nbdev's index: imported, has no functions to call
