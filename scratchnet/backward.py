@@ -103,8 +103,10 @@ def autograd_grads(inp, targ, w1, b1, w2, b2):
 
 # %% ../nbs/04_backward.ipynb #8dea9a83
 def grad_table(named_pairs, rtol=1e-4, atol=1e-5, show=True):
-    """Compare gradients with references: `named_pairs` is a dict `{name: (ours, ref)}` or a list of
-    `(name, ours, ref)`. Prints (if `show`) and returns one row per tensor: name, shape, exact, close, max_abs_diff."""
+    """Compare gradients with references: `named_pairs` is a dict `{name: (ours, ref)}` or a list of `(name, ours, ref)`.
+    Prints (if `show`) one row per tensor: name, shape, and whether `ours` is close to `ref` (within `atol + rtol·|ref|`
+    everywhere), with the largest difference where it is not. Returns the rows as dicts: name, shape, close,
+    max_abs_diff and exact (bit-for-bit equal, which depends on the order of the operations and on the CPU)."""
     check_type('grad_table', (dict, list, tuple), named_pairs=named_pairs); check_number('grad_table', 0, 1, rtol=rtol, atol=atol)
     items = [(n, *p) if isinstance(p, (tuple, list)) else (n, p) for n, p in named_pairs.items()] if isinstance(named_pairs, dict) \
             else [tuple(t) if isinstance(t, (tuple, list)) else (t,) for t in named_pairs]
@@ -115,11 +117,11 @@ def grad_table(named_pairs, rtol=1e-4, atol=1e-5, show=True):
         check_shapes(f'grad_table: {name}', ours=(ours, '...', 'numeric'), ref=(ref, '...', 'numeric'), same_shape=True)
         a, r = ours.detach().double().cpu(), ref.detach().double().cpu()
         diff = (a - r).abs().max().item() if a.numel() else 0.
-        rows.append(dict(name=name, shape=describe(ours), exact=torch.equal(a, r),
-                         close=torch.allclose(a, r, rtol=rtol, atol=atol), max_abs_diff=diff))
+        rows.append(dict(name=name, shape=describe(ours), close=torch.allclose(a, r, rtol=rtol, atol=atol),
+                         max_abs_diff=diff, exact=torch.equal(a, r)))
     if show:
         w = max([4] + [len(str(r['name'])) for r in rows])
-        print(f"{'name':<{w}} | {'shape':<10} | exact | close | max abs diff")
+        print(f"{'name':<{w}} | {'shape':<10} | close (rtol {rtol:.0e}, atol {atol:.0e})")
         for r in rows:
-            print(f"{str(r['name']):<{w}} | {str(r['shape']):<10} | {str(r['exact']):<5} | {str(r['close']):<5} | {r['max_abs_diff']:.1e}")
+            print(f"{str(r['name']):<{w}} | {str(r['shape']):<10} | " + ('yes' if r['close'] else f"NO: largest difference {r['max_abs_diff']:.2g}"))
     return rows

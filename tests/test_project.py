@@ -127,6 +127,35 @@ def test_reading_path_has_no_test_cells(nb):
         n = sum(bool(TEST_LINE.match(l)) for l in lines)
         assert not (len(lines) > 3 and n > len(lines) / 2), f"{nb.name} cell {i}: {n} of its {len(lines)} lines are tests; move it to '## Tests'"
 
+SPEED = r"(speedup|gflops|GFLOP|ratio|seconds|secs|\['low'\]|\['high'\]|\.low\b|\.high\b)"
+TIMED = re.compile(rf"^\s*(assert\b|test\w*\().*{SPEED}.*(operator\.(gt|lt|ge|le)|[<>]=?\s*[\d.]+)")
+
+def _code_lines():
+    "(where, line) for every line of every code cell in nbs/ and exercises/, and of every Python file in tests/."
+    for nb in sorted([*(ROOT / 'nbs').glob('*.ipynb'), *(ROOT / 'exercises').glob('*.ipynb')]):
+        for i, c in enumerate(_cells(nb)):
+            if c['cell_type'] == 'code': yield from ((f"{nb.name} cell {i}", l) for l in _src(c).splitlines())
+    for f in sorted((ROOT / 'tests').rglob('*.py')):
+        yield from ((str(f.relative_to(ROOT)), l) for l in f.read_text(encoding='utf-8').splitlines())
+
+def test_no_timed_assertions():
+    """No test asserts a speed: a time, a ratio of times or GFLOP/s against a number. Speed is printed and benchmarked,
+    never required, so the suite passes on a busy machine. (A deadline's hang guard, `elapsed < timeout + 30`, asserts
+    that a kill happened, not a speed.)"""
+    for bad in ["test(r_loop['low'], 1000, operator.gt)", "test(ladder[-1]['speedup'], 1000, operator.gt)",
+                "test(r_bc['high'], 1, operator.lt)", "assert all_code_seconds < 15, all_code_seconds", "assert r.ratio > 1.2"]:
+        assert TIMED.search(bad), f"the pattern misses {bad!r}"
+    found = [f"{where}: {line.strip()}" for where, line in _code_lines() if TIMED.search(line)]
+    assert not found, "timed assertions (print the measurement instead):\n" + '\n'.join(found)
+
+LESSONS = [nb for nb in NOTEBOOKS if nb.name[:2] <= '10']
+
+@pytest.mark.parametrize('nb', LESSONS, ids=lambda p: p.stem)
+def test_lessons_run_on_one_thread(nb):
+    "Every lesson picks one thread in its setup cell: small tensors, a busy machine, and results that do not depend on the core count."
+    setup = next(_src(c) for c in _cells(nb) if c['cell_type'] == 'code' and 'IN_TEST =' in _src(c))
+    assert re.search(r'^set_threads\(1\)\s+#\s*\S', setup, re.M), f"{nb.name}: the setup cell must call set_threads(1), saying why"
+
 import validation_share
 
 _SYNTHETIC = '''"""A module docstring."""

@@ -8,6 +8,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get('SCRATCHNET_CHROMIUM', '/usr/bin/chromium')
+# The notebooks' committed outputs must not depend on the CPU. So the kernels of this run use torch's kernels for a plain
+# x86-64 CPU ('default': no AVX2, no AVX-512), whatever this machine has: a CPU-dependent print then fails the
+# comparison with the committed outputs on the developer's own machine (`dev.py test`), not on a learner's.
+CPU_CAPABILITY = os.environ.get('SCRATCHNET_E2E_CPU_CAPABILITY', 'default')
 CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking',
                  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-default-apps']
 
@@ -67,7 +71,8 @@ class LabServer:
         env = {k: v for k, v in os.environ.items() if k not in ('IN_TEST', 'PYTHONWARNINGS', 'JUPYTER_TOKEN')}
         env.update(JUPYTER_CONFIG_DIR=str(self.work / 'config'), JUPYTER_RUNTIME_DIR=str(self.work / 'runtime'),
                    JUPYTER_DATA_DIR=str(self.work / 'data'), IPYTHONDIR=str(self.work / 'ipython'),
-                   MPLCONFIGDIR=str(self.work / 'mpl'), PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+                   MPLCONFIGDIR=str(self.work / 'mpl'), PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+                   ATEN_CPU_CAPABILITY=CPU_CAPABILITY)   # the kernels run torch's code for another CPU than the one that wrote the outputs
         root = ['--allow-root'] if hasattr(os, 'geteuid') and os.geteuid() == 0 else []
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, 'w')
