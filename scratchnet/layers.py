@@ -33,7 +33,7 @@ class Relu(LayerFunction):
     def forward(self, inp):
         check_net('Relu', inp=(inp, '...'))
         return inp.clamp_min(0.)
-    def bwd(self, out, inp): inp.g = out.g * out.sign()     # the output's sign: 1 where inp > 0, else 0
+    def bwd(self, out, inp): inp.g = torch.where(inp > 0, out.g, 0.)
 
 class Lin(LayerFunction):
     "Linear layer `inp @ w + b` with `w` of shape `(n_in, n_out)`; `bwd` sets `.g` on inp (if `input_grad`), w and b."
@@ -45,7 +45,7 @@ class Lin(LayerFunction):
         return inp @ self.w + self.b
     def bwd(self, out, inp):
         if self.input_grad: inp.g = out.g @ self.w.t()
-        self.w.g = (out.g.t() @ inp).t()       # = inp.t() @ out.g, in the layout nn.Linear's weight gradient uses
+        self.w.g = inp.t() @ out.g
         self.b.g = out.g.sum(0)
 
 class Mse(LayerFunction):

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from .checks import check_type, check_number, check_device, errors_named
-
+from .data import normalise              # the lesson's: MNIST is normalised like the digits
 
 # %% ../nbs/94_mnist.ipynb #7af0c637
 _IDX_DTYPES = {0x08: '>u1', 0x09: '>i1', 0x0B: '>i2', 0x0C: '>i4', 0x0D: '>f4', 0x0E: '>f8'}
@@ -157,7 +157,6 @@ def load_mnist(cache_dir=None, download=True, base_url=MNIST_URL, timeout=60, ch
                 raise ValueError(f"load_mnist: {split} images {x.shape} and labels {y.shape} do not match: "
                                  f"expected (n, rows, cols) and (n,) with n >= 1")
             out += [torch.from_numpy(x).reshape(len(x), -1).float(), torch.from_numpy(y).long()]
-        from scratchnet.data import normalise                       # the lesson's (imported here: data imports this module)
         out[0], out[2], _, _ = normalise(out[0], out[2])
     except BaseException:
         for p in fetched: p.unlink(missing_ok=True)                 # a failed call leaves nothing it made behind

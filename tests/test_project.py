@@ -156,62 +156,80 @@ def test_lessons_run_on_one_thread(nb):
     setup = next(_src(c) for c in _cells(nb) if c['cell_type'] == 'code' and 'IN_TEST =' in _src(c))
     assert re.search(r'^set_threads\(1\)\s+#\s*\S', setup, re.M), f"{nb.name}: the setup cell must call set_threads(1), saying why"
 
-import validation_share
+@pytest.mark.parametrize('nb', LESSONS, ids=lambda p: p.stem)
+def test_lessons_do_not_import_the_benchmarks(nb):
+    "The lessons sit below `scratchnet.bench`: they time with `scratchnet.timing`, and the benchmark module imports them, never the reverse."
+    found = [l.strip() for c in _cells(nb) if c['cell_type'] == 'code' for l in _src(c).splitlines()
+             if re.search(r'\bscratchnet\.bench\b|from scratchnet import .*\bbench\b', l)]
+    assert not found, f"{nb.name} imports the benchmark module: {found}"
 
-_SYNTHETIC = '''"""A module docstring."""
-__all__ = ['f']
-from .checks import check_shapes, describe
-LIMIT = 10
-SCALE = 2
+def _imports(mod):
+    "The scratchnet modules that `mod` imports, at the top or inside a function."
+    tree, out = ast.parse((ROOT / 'scratchnet' / f'{mod}.py').read_text(encoding='utf-8')), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.level == 1 or (node.module or '').startswith('scratchnet')):
+            base = (node.module or '').removeprefix('scratchnet').lstrip('.')
+            out |= {base.split('.')[0]} if base else {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            out |= {a.name.split('.')[1] for a in node.names if a.name.startswith('scratchnet.')}
+    return out & {m.stem for m in MODULES}
 
-def _check_x(fn, x):
-    "A helper that only validates."
-    return x
+def test_no_import_cycle():
+    "The package's modules import each other in one direction only (lazy imports inside functions included)."
+    graph = {m.stem: _imports(m.stem) for m in MODULES}
+    assert 'data' in graph['mnist'] and 'conv' in graph['fast']           # the walk sees imports
+    state = {}
+    def visit(m, path):
+        if state.get(m) == 'done': return
+        assert state.get(m) != 'open', f"import cycle: {' -> '.join(path + [m])}"
+        state[m] = 'open'
+        for n in sorted(graph[m]): visit(n, path + [m])
+        state[m] = 'done'
+    for m in sorted(graph): visit(m, [])
 
-def f(x, y):
-    "Real work."
-    check_shapes('f', x=(x, 'n'))
-    bad = [v for v in y if v < 0]
-    if bad: raise ValueError(f"f: {bad}")
-    if x.numel() > LIMIT:
-        raise ValueError("f: too big")
-    try: z = x.sum()
-    except RuntimeError: raise ValueError("f: no memory") from None
-    with errors_named('f'): z = z + 1
-    # a comment
+HINT = re.compile(r'^#\s*\|\s*hint\s+(.*)$', re.M)
 
-    return z * SCALE
-'''
+def _calls(text):
+    "`(name, n_args)` for each backticked call `name(a, b, ...)` in a hint; dotted names (torch's) are left out."
+    for code in re.findall(r'`([^`]+)`', text):
+        m = re.match(r'^([A-Za-z_]\w*)\((.*)\)$', code.strip())
+        if m:
+            args, depth, n = m.group(2), 0, 0
+            for ch in args:
+                depth += ch in '([{'; depth -= ch in ')]}'
+                n += ch == ',' and depth == 0
+            yield m.group(1), (n + 1 if args.strip() else 0)
 
-def test_validation_share_counts_known_lines():
-    "The counter of tools/validation_share.py finds every kind of validation line, and nothing else."
-    counted, val = validation_share.validation_lines(_SYNTHETIC)
-    lines = _SYNTHETIC.splitlines()
-    text = lambda ns: {lines[i - 1].strip() for i in ns}
-    assert text(val) == {'from .checks import check_shapes, describe', 'LIMIT = 10', 'def _check_x(fn, x):',
-                         '"A helper that only validates."', 'return x', "check_shapes('f', x=(x, 'n'))",
-                         'bad = [v for v in y if v < 0]', 'if bad: raise ValueError(f"f: {bad}")', 'if x.numel() > LIMIT:',
-                         'raise ValueError("f: too big")', 'try: z = x.sum()',
-                         'except RuntimeError: raise ValueError("f: no memory") from None', "with errors_named('f'): z = z + 1"}
-    assert text(counted - val) == {'SCALE = 2', 'def f(x, y):', '"Real work."', 'return z * SCALE'}
-    assert validation_share.share(_SYNTHETIC) == (13, 17)
+@pytest.mark.parametrize('nb', NOTEBOOKS, ids=lambda p: p.stem)
+def test_hints_name_callable_functions(nb):
+    "Every function an exercise hint names exists in the lesson's module (or is a builtin), and takes the arguments the hint shows."
+    import builtins, inspect
+    exp = next((re.match(r'#\s*\|\s*default_exp\s+(\w+)', _src(c)).group(1) for c in _cells(nb) if re.match(r'#\s*\|\s*default_exp', _src(c))), None)
+    mod = importlib.import_module(f'scratchnet.{exp}')
+    for c in _cells(nb):
+        for hint in HINT.findall(_src(c)):
+            for name, n in _calls(hint):
+                f = getattr(mod, name, None) or getattr(builtins, name, None)
+                assert f is not None, f"{nb.name}: a hint names {name}(), which scratchnet.{exp} does not have: {hint!r}"
+                try: sig = inspect.signature(f)
+                except (TypeError, ValueError): continue                 # a builtin without a signature
+                try: sig.bind(*range(n))
+                except TypeError as e: raise AssertionError(f"{nb.name}: the hint calls {name} with {n} arguments, but {e}: {hint!r}") from None
 
-def test_hand_written_counts_known_lines():
-    "The issue's count: raise statements and the tests of the ifs that guard them; one-line checker calls are not counted."
-    src = 'def f(x):\n    check_shapes("f", x=(x, "n"))\n    if (x.numel()\n            > 3):\n        raise ValueError("f: big")\n' \
-          '    elif x.numel() == 0: raise ValueError(\n        "f: empty")\n    return x\n'
-    assert validation_share.hand_written(src) == (5, 8)
 
-# issue #12: the teaching modules' validation is measured by tools/validation_share.py (run it for the table).
-VALIDATION_CEILING = 0.255        # a ratchet on the strict count (25.2 % when last lowered): lower it as modules are simplified; never raise it
+def _is_checker(name): return name.startswith(('check_', '_check')) or name in ('_pair', '_geometry', '_no_room')
 
-def test_hand_written_checks_within_goal():
-    "#12's goal: hand-written checks (raise statements and their guards) are at most 8 % of the teaching modules' lines."
-    share = validation_share.total(validation_share.table(count=validation_share.hand_written))
-    assert share <= validation_share.LIMIT, f"{share:.1%} of the teaching modules' lines are hand-written checks: fold them into scratchnet/checks.py rules"
-
-def _total_share(): return validation_share.total(validation_share.table())
-
-def test_validation_share_does_not_grow():
-    assert _total_share() <= VALIDATION_CEILING, "more validation than before: fold new checks into scratchnet/checks.py rules"
-
+@pytest.mark.parametrize('nb', LESSONS, ids=lambda p: p.stem)
+def test_the_idea_comes_before_its_checkers(nb):
+    "In a lesson's reading path, an argument checker is defined after the first function that calls it, never before."
+    defs = []                                               # (position, name, names its body uses), in reading order
+    for i, c in enumerate(_cells(nb)):
+        if c['cell_type'] != 'code' or not _src(c).startswith('#| export'): continue
+        for node in ast.parse(_src(c).split('\n', 1)[1]).body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
+                defs.append(((i, node.lineno), node.name, used))
+    for pos, name, _ in defs:
+        if not _is_checker(name): continue
+        users = [p for p, n, used in defs if name in used and not _is_checker(n)]
+        assert not users or min(users) < pos, f"{nb.name}: checker {name} is defined before the first function that uses it"

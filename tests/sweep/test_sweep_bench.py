@@ -1,13 +1,13 @@
-"""The bad-input sweep over scratchnet.bench: the timing tools, the report's helpers and the command line. Timings have
+"""The bad-input sweep over scratchnet.timing (the timing tools) and scratchnet.bench (the report's helpers and the command line). Timings have
 no reference value, so good calls are checked for their form (a positive time, a row whose ratio is ours / reference,
 the spread around it); bad calls must raise a clear error. The sections moved in from other lessons (speed_ladder,
 bench_einsum, bench_train_step, bench_conv_step) are covered after the merge; here only 'peak' and 'numpy' run."""
 import contextlib, io, json, math, os
 import numpy as np, torch, pytest
 from harness import outcome
-from scratchnet import bench
+from scratchnet import bench, timing
 
-M = 'bench'
+M, T = 'bench', 'timing'
 NOT_CALLABLE = [None, 3, 'f', [print]]
 BAD_NUMBERS = [None, 'x', True, float('nan'), -1., 1e9]
 
@@ -24,39 +24,39 @@ def fake_report(**kw):
 
 # ---- time_it and compare_speed ----
 @pytest.mark.parametrize('f', NOT_CALLABLE, ids=repr)
-def test_time_it_not_callable(f): outcome(M, 'time_it', lambda: bench.time_it(f), error=True, what=repr(f))
+def test_time_it_not_callable(f): outcome(T, 'time_it', lambda: timing.time_it(f), error=True, what=repr(f))
 
 @pytest.mark.parametrize('t', BAD_NUMBERS, ids=repr)
-def test_time_it_bad_window(t): outcome(M, 'time_it', lambda: bench.time_it(print, min_run_time=t), error=True, what=repr(t))
+def test_time_it_bad_window(t): outcome(T, 'time_it', lambda: timing.time_it(print, min_run_time=t), error=True, what=repr(t))
 
 def test_time_it_good():
-    outcome(M, 'time_it', lambda: bench.time_it(sum, [1, 2], min_run_time=0.001), ok=lambda s: isinstance(s, float) and 0 < s < 1)
+    outcome(T, 'time_it', lambda: timing.time_it(sum, [1, 2], min_run_time=0.001), ok=lambda s: isinstance(s, float) and 0 < s < 1)
 
 @pytest.mark.parametrize('ours, reference', [(None, print), (print, 3), ('a', 'b')], ids=str)
 def test_compare_speed_not_callable(ours, reference):
-    outcome(M, 'compare_speed', lambda: bench.compare_speed('x', ours, reference, 1.), error=True)
+    outcome(T, 'compare_speed', lambda: timing.compare_speed('x', ours, reference, 1.), error=True)
 
 @pytest.mark.parametrize('kw', [dict(reps=0), dict(reps=2.5), dict(reps=10**6), dict(reps=None), dict(min_run_time=-1),
                                 dict(min_run_time=float('nan')), dict(min_run_time=1e6), dict(target='2'), dict(target=-1.)], ids=str)
 def test_compare_speed_bad_args(kw):
     args = {**dict(name='x', ours=print, reference=print, target=1.), **kw}
-    outcome(M, 'compare_speed', lambda: bench.compare_speed(**args), error=True, what=str(kw))
+    outcome(T, 'compare_speed', lambda: timing.compare_speed(**args), error=True, what=str(kw))
 
 def test_compare_speed_good():
     def ok(r):
         return (set(r) == {'name', 'ours', 'reference', 'ratio', 'low', 'high', 'target'}
                 and r.target == 1. and r.ours > 0 and r.reference > 0)
-    outcome(M, 'compare_speed', lambda: bench.compare_speed('two sums', lambda: sum([1]), lambda: sum([2]), 1., reps=1,
+    outcome(T, 'compare_speed', lambda: timing.compare_speed('two sums', lambda: sum([1]), lambda: sum([2]), 1., reps=1,
                                                             min_run_time=0.001), ok=ok)
 
 def test_compare_speed_without_a_target():
-    outcome(M, 'compare_speed', lambda: bench.compare_speed('demo', lambda: None, lambda: None, reps=2, min_run_time=0.001),
+    outcome(T, 'compare_speed', lambda: timing.compare_speed('demo', lambda: None, lambda: None, reps=2, min_run_time=0.001),
             ok=lambda r: r.target is None)
 
 def test_compare_speed_remeasures_an_outlier(monkeypatch):
     times = iter([1e-3, 1e-3, 1e-3, 44e-3, 1e-3, 1e-3, 1e-3, 1e-3])      # one reference round 44× slower
-    monkeypatch.setattr(bench, 'time_it', lambda f, min_run_time: next(times))
-    outcome(M, 'compare_speed', lambda: bench.compare_speed('x', print, print, 1.5),
+    monkeypatch.setattr(timing, 'time_it', lambda f, min_run_time: next(times))
+    outcome(T, 'compare_speed', lambda: timing.compare_speed('x', print, print, 1.5),
             ok=lambda r: (r.ratio, r.low, r.high) == (1., 1., 1.))
 
 # ---- verdicts and tables ----
@@ -65,13 +65,14 @@ BAD_ROWS = {'None': None, 'empty': [], 'a string': 'rows', 'a dict': row(), 'mis
             'bool target': [row(target=True)], 'string time': [row(ours='fast')], 'not a dict': [3]}
 
 @pytest.mark.parametrize('case', BAD_ROWS, ids=str)
-def test_format_bench_bad(case): outcome(M, 'format_bench', lambda: bench.format_bench(BAD_ROWS[case]), error=True, what=case)
+def test_format_bench_bad(case): outcome(T, 'format_bench', lambda: timing.format_bench(BAD_ROWS[case]), error=True, what=case)
 
 @pytest.mark.parametrize('fn', ['speed_verdict', 'target_verdict'])
 @pytest.mark.parametrize('case', ['None', 'missing keys', 'negative ratio', 'nan low', 'string time', 'not a dict'])
 def test_verdicts_bad(fn, case):
     r = BAD_ROWS[case]; r = r[0] if isinstance(r, list) else r
-    outcome(M, fn, lambda: getattr(bench, fn)(r), error=True, what=case)
+    mod = timing if fn == 'speed_verdict' else bench
+    outcome(T if mod is timing else M, fn, lambda: getattr(mod, fn)(r), error=True, what=case)
 
 @pytest.mark.parametrize('lo, hi, target, speed, verdict', [
     (0.5, 0.9, 1.0, 'ours faster in every round', 'holds'), (1.1, 1.3, 1.0, 'ours slower in every round', 'MISSES'),
@@ -79,15 +80,15 @@ def test_verdicts_bad(fn, case):
     (0.9, 2.0, 1.5, 'within the noise', 'noise'), (0.1, 1.2, 1.5, 'too noisy to call', 'noise')])
 def test_verdicts_good(lo, hi, target, speed, verdict):
     r = row(ratio=(lo + hi) / 2, low=lo, high=hi, target=target)
-    outcome(M, 'speed_verdict', lambda: bench.speed_verdict(r)[:len(speed)], ref=lambda: speed)
+    outcome(T, 'speed_verdict', lambda: timing.speed_verdict(r)[:len(speed)], ref=lambda: speed)
     outcome(M, 'target_verdict', lambda: bench.target_verdict(r), ref=lambda: verdict)
-    outcome(M, 'format_bench', lambda: bench.format_bench([r]), ok=lambda t: speed in t and '✓' not in t and '✗' not in t)
+    outcome(T, 'format_bench', lambda: timing.format_bench([r]), ok=lambda t: speed in t and '✓' not in t and '✗' not in t)
 
 def test_noisy_row_is_never_a_verdict():
     r = row(ratio=1.0, low=0.01, high=1.0, target=1.5)          # one round 100× off the other: the spread says noise
     outcome(M, 'target_verdict', lambda: bench.target_verdict(r), ref=lambda: 'noise')
-    outcome(M, 'speed_verdict', lambda: bench.speed_verdict(r), ok=lambda s: s.startswith('too noisy'))
-    outcome(M, 'format_bench', lambda: bench.format_bench([row(target=None)]), ok=lambda t: 'ours slower in every round' in t)
+    outcome(T, 'speed_verdict', lambda: timing.speed_verdict(r), ok=lambda s: s.startswith('too noisy'))
+    outcome(T, 'format_bench', lambda: timing.format_bench([row(target=None)]), ok=lambda t: 'ours slower in every round' in t)
 
 @pytest.mark.parametrize('fn, v', [('fmt_seconds', 'x'), ('fmt_seconds', [1.]), ('fmt_seconds', float('nan')), ('fmt_share', 'x'),
                                    ('fmt_share', True)], ids=str)
@@ -125,7 +126,7 @@ def test_with_peak_fraction_good():
 
 # ---- rows, comparisons and the report ----
 @pytest.mark.parametrize('case', BAD_ROWS, ids=str)
-def test_check_rows_bad(case): outcome(M, 'check_rows', lambda: bench.check_rows(BAD_ROWS[case], 'toy'), error=True, what=case)
+def test_check_rows_bad(case): outcome(T, 'check_rows', lambda: timing.check_rows(BAD_ROWS[case], 'toy'), error=True, what=case)
 
 @pytest.mark.parametrize('key', ['gpu', None, 3, ['numpy'], 'NUMPY', ''], ids=repr)
 def test_comparison_rows_bad(key): outcome(M, 'comparison_rows', lambda: bench.comparison_rows(key), error=True, what=repr(key))

@@ -49,7 +49,6 @@ def _data(m):
     assert a.shape == (10, 4) and abs(a.mean().item()) < 1e-5
     x_train, y_train, x_valid, y_valid = m.load_digits_data()    # scikit-learn's bundled digits: no download
     assert x_train.shape[1] == 64 and len(x_train) + len(x_valid) == 1797
-    assert callable(m.load_mnist) and callable(m.read_idx)       # moved to scratchnet.mnist, still importable from here
 
 def _mnist(m):
     with tempfile.TemporaryDirectory() as d:                     # the IDX (MNIST) file format round trip
@@ -84,6 +83,16 @@ def _bench(m):
     text = m.format_report({**m.run_benchmarks(quick=True, only=['peak', 'numpy'], progress=False)})
     assert '2. @ 1024×1024×1024' in text and '6. one MLP training step' in text, text
 
+def _timing(m):
+    r = m.compare_speed('two sums', lambda: sum([1]), lambda: sum([2]), reps=1, min_run_time=0.001)
+    assert r.ours > 0 and r.reference > 0 and m.speed_sentence(r), r
+
+def _fast(m):
+    a, b = torch.randn(3, 4), torch.randn(4, 2)
+    assert torch.allclose(m.einsum('ik,kj->ij', a, b), a @ b, atol=1e-5)
+    x, w = torch.randn(2, 3, 6, 6), torch.randn(4, 3, 3, 3)
+    assert torch.allclose(m.Conv2dFunction.apply(x, w, None, 1, 1), torch.nn.functional.conv2d(x, w, None, 1, 1), atol=1e-4)
+
 def _sandbox(m):
     o = m.run_isolated(abs, m.call_each, [(-2,)], timeout=30)
     assert o.ok and o.value == [('ok', 2, (-2,))], o
@@ -103,7 +112,7 @@ def _practice(m):
 SMOKE = {'matmul': _matmul, 'broadcasting': _broadcasting, 'einsum': _einsum, 'init': _init, 'backward': _backward,
          'layers': _layers, 'modules': _modules, 'data': _data, 'mnist': _mnist, 'quiz': _quiz, 'bench': _bench, 'training': _training,
          'conv': _conv, 'npnet': _npnet, 'sandbox': _sandbox, 'quiz_checks': _quiz_checks, 'checks': _checks,
-         'practice': _practice}
+         'practice': _practice, 'timing': _timing, 'fast': _fast}
 NOT_PUBLIC = {'_modidx'}                                     # nbdev's index: imported, has no functions to call
 
 def main(expected):

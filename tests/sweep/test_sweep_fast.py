@@ -1,0 +1,65 @@
+"""The bad-input sweep over scratchnet.fast: the planned einsum, the channels-last convolution and the fast Lin/Model
+give the lesson versions' results (and PyTorch's) for good input, and a clear error that names them for bad input."""
+import numpy as np, torch, pytest
+import torch.nn.functional as F
+from harness import outcome
+from scratchnet import fast, layers
+from scratchnet.einsum import einsum as plain_einsum
+from scratchnet.conv import Conv2dFunction as PlainConv
+
+M = 'fast'
+def rnd(*shape, dtype=torch.float32, k=0): return torch.randn(*shape, generator=torch.Generator().manual_seed(k), dtype=torch.float64).to(dtype)
+
+EINSUM_GOOD = {'matmul': ('ik,kj->ij', (rnd(3, 4), rnd(4, 2, k=1))), 'batched': ('bij,bjk->bik', (rnd(2, 3, 4), rnd(2, 4, 5, k=1))),
+               'trace': ('ii', (rnd(3, 3),)), 'ellipsis': ('...ij,...jk', (rnd(1, 2, 3), rnd(5, 3, 2, k=1))),
+               'int': ('ij,jk', (torch.arange(6).reshape(2, 3), torch.arange(6).reshape(3, 2))), 'transposed': ('ij,jk', (rnd(4, 3).t(), rnd(4, 2, k=1))),
+               'expanded': ('ij,jk', (rnd(1, 4).expand(3, 4), rnd(4, 2, k=1))), 'empty': ('ij,jk', (rnd(0, 3), rnd(3, 2)))}
+
+@pytest.mark.parametrize('case', EINSUM_GOOD, ids=str)
+def test_einsum_equals_the_lesson(case):
+    spec, ops = EINSUM_GOOD[case]
+    for _ in range(2):                                               # the first call plans, the second replays
+        outcome(M, 'einsum', lambda: fast.einsum(spec, *ops), ref=lambda: plain_einsum(spec, *ops), what=case)
+    outcome(M, 'einsum', lambda: fast.einsum(spec, *ops), ref=lambda: torch.einsum(spec, *[o.to(torch.result_type(*ops)) if len(ops) > 1 else o for o in ops]), what=f'{case} vs torch')
+
+EINSUM_BAD = {'no operands': ('ij', ()), 'list operand': ('ij', ([[1.]],)), 'numpy operand': ('ij', (np.ones((2, 2)),)),
+              'spec not str': (['ij'], (rnd(2, 2),)), 'too few': ('ij,jk', (rnd(2, 2),)), 'sizes disagree': ('ij,jk', (rnd(2, 3), rnd(2, 3))),
+              'bad letter': ('i1', (rnd(2, 2),)), 'two devices': ('ij,jk', (rnd(2, 2), rnd(2, 2).to('meta'))),
+              'bool summed': ('i,i->', (torch.ones(3, dtype=torch.bool),) * 2)}
+
+@pytest.mark.parametrize('case', EINSUM_BAD, ids=str)
+def test_einsum_bad(case):
+    spec, ops = EINSUM_BAD[case]
+    for _ in range(2): outcome(M, 'einsum', lambda: fast.einsum(spec, *ops), error=True, what=case)
+
+CONV_GOOD = {'plain': (rnd(2, 3, 7, 6), rnd(4, 3, 3, 2, k=1), rnd(4, k=2), 1, 0, 1), 'strided padded dilated': (rnd(2, 3, 9, 8), rnd(4, 3, 3, 2, k=1), None, 2, 1, 2),
+             'channels last': (rnd(2, 3, 7, 6).contiguous(memory_format=torch.channels_last), rnd(4, 3, 3, 3, k=1), rnd(4, k=2), (1, 2), (2, 0), 1),
+             'batch 0': (rnd(0, 3, 5, 5), rnd(2, 3, 3, 3, k=1), None, 1, 0, 1), 'float64': (rnd(1, 2, 5, 5, dtype=torch.float64), rnd(3, 2, 2, 2, dtype=torch.float64, k=1), None, 1, 1, 1)}
+
+@pytest.mark.parametrize('case', CONV_GOOD, ids=str)
+def test_conv_equals_the_lesson_and_torch(case):
+    x, w, b, s, p, d = CONV_GOOD[case]
+    outcome(M, 'Conv2dFunction', lambda: fast.Conv2dFunction.apply(x, w, b, s, p, d), ref=lambda: F.conv2d(x, w, b, s, p, d), what=case)
+    outcome(M, 'Conv2dFunction', lambda: fast.Conv2dFunction.apply(x, w, b, s, p, d), ref=lambda: PlainConv.apply(x, w, b, s, p, d), what=f'{case} vs lesson')
+
+CONV_BAD = {'x list': ([[1.]], rnd(1, 1, 1, 1)), 'x 3-D': (rnd(3, 5, 5), rnd(2, 3, 3, 3)), 'channels disagree': (rnd(1, 2, 5, 5), rnd(2, 3, 3, 3)),
+            'kernel too big': (rnd(1, 3, 2, 2), rnd(2, 3, 3, 3)), 'int x': (torch.ones(1, 3, 5, 5, dtype=torch.int64), rnd(2, 3, 3, 3)),
+            'dtypes differ': (rnd(1, 3, 5, 5), rnd(2, 3, 3, 3, dtype=torch.float64))}
+
+@pytest.mark.parametrize('case', CONV_BAD, ids=str)
+def test_conv_bad(case):
+    x, w = CONV_BAD[case]
+    outcome(M, 'Conv2dFunction', lambda: fast.Conv2dFunction.apply(x, w), error=True, what=case)
+
+@pytest.mark.parametrize('n', [1, 3])
+def test_model_equals_the_lesson(n):
+    ps = [rnd(4, 3, k=1), rnd(3, k=2), rnd(3, 1, k=3), rnd(1, k=4)]
+    x, y = rnd(n, 4, k=5), rnd(n, k=6)
+    def grads(cls):
+        m = cls(*[p.clone() for p in ps]); loss = m(x.clone(), y); m.backward()
+        return [loss] + [p.g for p in m.params]
+    outcome(M, 'Model', lambda: grads(fast.Model), ref=lambda: grads(layers.Model), what=f'batch {n}')
+
+@pytest.mark.parametrize('case, args', [('w 1-D', (rnd(3), rnd(3), rnd(3, 1), rnd(1))), ('b wrong', (rnd(4, 3), rnd(2), rnd(3, 1), rnd(1))),
+                                        ('w list', ([[1.]], rnd(1), rnd(1, 1), rnd(1)))], ids=str)
+def test_model_bad(case, args): outcome(M, 'Model', lambda: fast.Model(*args), error=True, what=case)
