@@ -118,7 +118,7 @@ def _contract(a, la, b, lb, keep):
 
 # %% ../nbs/02_einsum.ipynb #c3f687a0
 def _einsum_steps(spec, operands):
-    "Steps 1 to 5 on `operands`: real tensors, or the stand-ins that write down a plan (next section)."
+    "Steps 1 to 5 on `operands`: real tensors, or the stand-ins that write down a plan (appendix 96_fast)."
     labels, out, sizes = _parse(spec, tuple(t.shape for t in operands))
     dt = functools.reduce(torch.promote_types, [t.dtype for t in operands])
     ops = []
@@ -139,7 +139,7 @@ def _einsum_steps(spec, operands):
     return _permute(t, labs, out)
 
 def einsum(spec, *operands):
-    "Einstein summation from scratch: diagonals, sums, and pairwise contractions done with `torch.bmm`, all worked out afresh on every call."
+    "Einstein summation from scratch: diagonals, sums, and pairwise contractions done with `torch.bmm`, worked out afresh on every call (only the parse is cached)."
     _check_operands(spec, operands)
     return _einsum_steps(spec, operands)
 
