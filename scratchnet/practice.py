@@ -285,8 +285,9 @@ class exercise:
         self.ns = sys._getframe(1).f_globals if ns is None else ns    # where the fallback goes: the notebook's namespace
     def __enter__(self): return self
     def __exit__(self, typ, exc, tb):
-        if typ is not None and not issubclass(typ, Exception): return False      # KeyboardInterrupt, SystemExit: let them through
+        interrupted = typ is not None and not issubclass(typ, Exception)     # KeyboardInterrupt, SystemExit: fall back, then let them through
         if typ is None: res = ExerciseResult(self.name, 'solved', "all of the lesson's tests pass.")
+        elif interrupted: res = ExerciseResult(self.name, 'error', f"the check was interrupted ({typ.__name__}) before it finished.")
         elif issubclass(typ, NotImplementedError):
             why = '' if str(exc).startswith('exercise ') else f" ({_clip(exc, 120) or 'NotImplementedError'})"
             res = ExerciseResult(self.name, 'unsolved', f"not solved yet{why}: write the body in the cell above, then run this check again.")
@@ -303,7 +304,7 @@ class exercise:
             except (ImportError, AttributeError) as e: res.message += f"\n(the reference {self.fallback} is not available: {e})"
         _RESULTS[self.name] = res
         _show(res)
-        return not self.strict
+        return False if interrupted else not self.strict
 
 # %% ../nbs/93_practice.ipynb #25028ff9
 class ExerciseSummary:
@@ -325,7 +326,7 @@ class ExerciseSummary:
 def exercise_summary(names):
     "The verdict on each exercise in `names` so far in this session (an exercise whose check has not run yet is unsolved)."
     check_type('exercise_summary', (list, tuple), names=names)
-    return ExerciseSummary([_RESULTS.get(n) or ExerciseResult(n, 'unsolved', "its check has not run yet.") for n in names])
+    return ExerciseSummary([_RESULTS[n] if n in _RESULTS else ExerciseResult(n, 'unsolved', "its check has not run yet.") for n in names])
 
 # %% ../nbs/93_practice.ipynb #bf4a844b
 def _read(path): return json.loads(Path(path).read_text(encoding='utf-8'))

@@ -86,3 +86,55 @@ def test_grade_lesson_all_solved(tmp_path):
     rc, out = _grade(tmp_path, ROOT / 'nbs' / '05_refactor.ipynb')
     assert out[-1] == 'exercises: 3 solved, 0 unsolved, 0 errors', out
     assert rc == 0
+
+# ---- #24: true verdicts in practice mode ----
+def test_summary_counts_an_error_as_an_error():
+    from scratchnet.practice import exercise, exercise_summary
+    with exercise('t24_err', ns={}): assert 0
+    with exercise('t24_ok', ns={}): pass
+    s = exercise_summary(['t24_err', 't24_ok', 't24_never'])
+    assert [r.status for r in s.results] == ['error', 'solved', 'unsolved'], s
+    assert s.counts == {'solved': 1, 'unsolved': 1, 'error': 1}
+
+@pytest.mark.parametrize('exc', [KeyboardInterrupt, SystemExit])
+def test_an_interrupt_installs_the_reference_then_propagates(exc):
+    from scratchnet.practice import exercise, exercise_summary
+    ns = {'relu': lambda x: 'broken'}
+    with pytest.raises(exc):
+        with exercise('relu', fallback='scratchnet.init.relu', ns=ns): raise exc()
+    from scratchnet.init import relu
+    assert ns['relu'] is relu                                   # the broken version is gone before the interrupt goes on
+    assert exercise_summary(['relu']).results[0].status == 'error'
+
+# ---- #24: the checks reject the usual mistakes (tests of the tests) ----
+import torch
+from scratchnet.matmul import matmul_elementwise as _ref_elementwise
+from scratchnet.einsum import matmul_einsum as _ref_einsum
+from scratchnet.backward import relu_grad as _ref_relu_grad
+
+def _mutates_b(a, b):
+    b.mul_(2); return a @ b                  # right for the b it leaves behind: a test that computes its reference afterwards is fooled
+def _float64_einsum(a, b): return torch.einsum('ik,kj->ij', a.double(), b.double())
+def _einsum_mutates(a, b):
+    r = _ref_einsum(a, b); a.zero_(); return r
+def _relu_ge(inp, out): inp.g = out.g * (inp >= 0)
+def _relu_mask(inp, out): inp.g = out.g * (inp > 0).float()      # the book's mask: nan where an inf gradient meets a 0
+def _elementwise_drops_last_row(a, b):
+    r = _ref_elementwise(a, b); r[-1] = 0; return r
+
+WRONG = {('00_matmul', 'matmul_elementwise'): [_mutates_b, _elementwise_drops_last_row],
+         ('02_einsum', 'matmul_einsum'): [_float64_einsum, _einsum_mutates],
+         ('04_backward', 'relu_grad'): [_relu_ge, _relu_mask]}
+RIGHT = {'matmul_elementwise': _ref_elementwise, 'matmul_einsum': _ref_einsum, 'relu_grad': _ref_relu_grad}
+
+def _check_code(lesson, name):
+    return next(e.test for e in find_exercises(_read(ROOT / 'nbs' / f'{lesson}.ipynb')) if e.name == name)
+
+@pytest.mark.parametrize('lesson, name, wrong', [(l, n, w) for (l, n), ws in WRONG.items() for w in ws], ids=lambda v: getattr(v, '__name__', v))
+def test_check_rejects_a_wrong_solution(lesson, name, wrong):
+    with pytest.raises(AssertionError):
+        exec(_check_code(lesson, name), {name: wrong})
+
+@pytest.mark.parametrize('lesson, name', list(WRONG), ids=str)
+def test_check_accepts_the_lesson(lesson, name):
+    exec(_check_code(lesson, name), {name: RIGHT[name]})
