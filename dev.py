@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and check scratchnet with nothing installed but Python.
 
-    python3 dev.py lab          # create .venv, install everything, open the notebooks in JupyterLab
+    python3 dev.py lab          # create .venv, install everything, open JupyterLab at the repository (nbs/ and exercises/)
     python3 dev.py test         # create .venv, install everything, run the whole test suite (exactly what CI runs)
     python3 dev.py test --fast  # the same without the two slow real-client checks below (a few minutes)
     python3 dev.py test --busy  # (with or without --fast) the same while busy processes keep every CPU core busy,
@@ -146,7 +146,8 @@ def lab():
     if (ROOT / '.git').exists(): run(BIN / 'nbdev_install_hooks', check=False)
     extra = ['--allow-root'] if hasattr(os, 'geteuid') and os.geteuid() == 0 else []
     os.chdir(ROOT)
-    os.execv(str(BIN / 'jupyter'), [str(BIN / 'jupyter'), 'lab', 'nbs', *extra, *sys.argv[2:]])
+    print("JupyterLab opens at the repository: the lessons are in nbs/, their practice versions in exercises/", flush=True)
+    os.execv(str(BIN / 'jupyter'), [str(BIN / 'jupyter'), 'lab', f'--ServerApp.root_dir={ROOT}', *extra, *sys.argv[2:]])
 
 # --- practice mode (#14): the exercise notebooks and the nbgrader course --------------------------------------------
 #     python3 dev.py exercises          # regenerate exercises/ from the lessons in nbs/ (scratchnet.practice.write_exercises)

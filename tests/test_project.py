@@ -233,3 +233,10 @@ def test_the_idea_comes_before_its_checkers(nb):
         if not _is_checker(name): continue
         users = [p for p, n, used in defs if name in used and not _is_checker(n)]
         assert not users or min(users) < pos, f"{nb.name}: checker {name} is defined before the first function that uses it"
+
+def test_lab_opens_where_the_readme_paths_start():
+    "`python3 dev.py lab` roots JupyterLab at the repository, so `nbs/...` and `exercises/...` (the README's paths) are both one click away."
+    dev = (ROOT / 'dev.py').read_text(encoding='utf-8')
+    assert "f'--ServerApp.root_dir={ROOT}'" in dev and "'lab', 'nbs'" not in dev
+    readme = (ROOT / 'README.md').read_text(encoding='utf-8')
+    assert '`exercises/00_matmul.ipynb`' in readme and (ROOT / 'exercises' / '00_matmul.ipynb').exists()

@@ -58,16 +58,16 @@ class LabServer:
         shutil.copytree(ROOT / 'nbs', proj / 'nbs', ignore=shutil.ignore_patterns('.*', '_*'))
         shutil.copytree(ROOT / 'scratchnet', proj / 'scratchnet', ignore=shutil.ignore_patterns('__pycache__'))
         shutil.copy(ROOT / 'settings.ini', proj)
-        if (ROOT / 'exercises').is_dir():     # the blank exercise notebooks run too, from a subfolder of the lessons
-            shutil.copytree(ROOT / 'exercises', proj / 'nbs' / 'exercises', ignore=shutil.ignore_patterns('.*', '_*'))
+        if (ROOT / 'exercises').is_dir():     # the blank exercise notebooks run too, where the README says they are
+            shutil.copytree(ROOT / 'exercises', proj / 'exercises', ignore=shutil.ignore_patterns('.*', '_*'))
         for name, value in LAB_SETTINGS.items():
             ext, plugin = name.rsplit('/', 1)
             f = self.work / 'lab-settings' / ext / f'{plugin}.jupyterlab-settings'
             f.parent.mkdir(parents=True, exist_ok=True); f.write_text(json.dumps(value))
-        return proj / 'nbs'
+        return proj                           # the lab is rooted at the project, as `python3 dev.py lab` roots it
 
     def start(self):
-        self.nbs = self._prepare()
+        self.root = self._prepare()
         env = {k: v for k, v in os.environ.items() if k not in ('IN_TEST', 'PYTHONWARNINGS', 'JUPYTER_TOKEN')}
         env.update(JUPYTER_CONFIG_DIR=str(self.work / 'config'), JUPYTER_RUNTIME_DIR=str(self.work / 'runtime'),
                    JUPYTER_DATA_DIR=str(self.work / 'data'), IPYTHONDIR=str(self.work / 'ipython'),
@@ -80,9 +80,9 @@ class LabServer:
             self.port = free_port()
             cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ip=127.0.0.1', f'--port={self.port}',
                    '--ServerApp.port_retries=0', f'--IdentityProvider.token={self.token}',
-                   f'--ServerApp.root_dir={self.nbs}', f"--LabApp.user_settings_dir={self.work / 'lab-settings'}",
+                   f'--ServerApp.root_dir={self.root}', f"--LabApp.user_settings_dir={self.work / 'lab-settings'}",
                    f"--LabApp.workspaces_dir={self.work / 'workspaces'}", *root]
-            self.proc = subprocess.Popen(cmd, cwd=self.nbs, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            self.proc = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
             if self._wait_ready(): return self
             self.stop()

@@ -22,14 +22,15 @@ ARTIFACTS = Path(os.environ.get('SCRATCHNET_E2E_ARTIFACTS', ROOT / 'artifacts' /
 RUN_TIMEOUT = float(os.environ.get('SCRATCHNET_E2E_TIMEOUT', 600))   # seconds for one notebook's Run All
 TOTAL_TIMEOUT = float(os.environ.get('SCRATCHNET_E2E_TOTAL_TIMEOUT', 2400))   # seconds for all of them together
 KERNEL_TIMEOUT, KERNEL_ATTEMPTS = 90, 3
-NOTEBOOKS = (sorted(p.name for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith(('_', '.')))
+NOTEBOOKS = (sorted(f'nbs/{p.name}' for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith(('_', '.')))
              + sorted(f'exercises/{p.name}' for p in (ROOT / 'exercises').glob('*.ipynb')))   # blank: every exercise unsolved
+# Paths from the lab's root, the repository, exactly as the README names them (`nbs/...`, `exercises/...`).
 # What must be visible after Run All, keyed by the notebook's number (so a renamed notebook keeps its checks).
 WIDGETS = {'01': 'scratchnet-broadcast-explorer', '03': 'scratchnet-init-explorer', '11': 'scratchnet-quiz'}
 PLOTS = {'02', '03', '08'}
 _IDLE = re.compile(r'^(?!No Kernel).+\|\s*Idle$')
 
-def _num(nb): return nb.split('_', 1)[0]          # 'exercises/01' for an exercise notebook: no widget or plot checks
+def _num(nb): return nb.removeprefix('nbs/').split('_', 1)[0]     # 'exercises/01' for an exercise notebook: no widget or plot checks
 
 @pytest.fixture(scope='module')
 def lab():
@@ -95,7 +96,7 @@ def _run_all(page, nb, deadline):
 
 def _save(page, server, nb):
     "Save with the toolbar's save button and return the notebook as the browser wrote it to disk."
-    path = server.nbs / nb
+    path = server.root / nb
     before = path.stat().st_mtime_ns
     page.locator('.jp-NotebookPanel-toolbar [data-command="docmanager:save"]').first.click()
     deadline = time.monotonic() + 60
@@ -177,8 +178,9 @@ def test_notebook_runs_in_jupyterlab(lab, nb):
         _run_all(page, nb, server.deadline)
         info['run_seconds'] = round(time.monotonic() - t_run, 1)
         saved = _save(page, server, nb)
-        (ARTIFACTS / 'executed' / nb).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(server.nbs / nb, ARTIFACTS / 'executed' / nb)
+        dest = ARTIFACTS / 'executed' / nb.removeprefix('nbs/')            # the lessons side by side, as `nb_outputs --compare` reads them
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(server.root / nb, dest)
         info['stderr_outputs'] = sum(o.get('name') == 'stderr' for c in saved['cells'] for o in c.get('outputs', []))
         problems = _errors(saved)
         n = _num(nb)
