@@ -240,3 +240,10 @@ def test_lab_opens_where_the_readme_paths_start():
     assert "f'--ServerApp.root_dir={ROOT}'" in dev and "'lab', 'nbs'" not in dev
     readme = (ROOT / 'README.md').read_text(encoding='utf-8')
     assert '`exercises/00_matmul.ipynb`' in readme and (ROOT / 'exercises' / '00_matmul.ipynb').exists()
+
+@pytest.mark.parametrize('nb', sorted([*(ROOT / 'nbs').glob('*.ipynb'), *(ROOT / 'exercises').glob('*.ipynb')]), ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_cell_sources_are_stored_as_jupyter_stores_them(nb):
+    "Each cell's source is its lines as Jupyter splits them, so a notebook saved by JupyterLab has the very same cells (the committed-outputs check compares them)."
+    for i, c in enumerate(_cells(nb)):
+        src = c['source']
+        assert isinstance(src, str) or src == ''.join(src).splitlines(keepends=True), f"{nb.name} cell {i}: source lines are split differently from Jupyter's"
