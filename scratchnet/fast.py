@@ -90,7 +90,7 @@ def _windows(fn, x, ks, stride, padding, dilation):
         return xp.index_select(1, idx).view(n * (len(idx) // k), k * c)                   # the gather: (N·L, K)
     except (RuntimeError, MemoryError) as e: raise _no_room(fn, x, ks, padding, e) from None
 
-def _fold_windows(gX, x_shape, ks, stride, padding, dilation, out_hw):
+def _fold_windows(gX, x_shape, ks, stride, padding, dilation):
     "The transpose of `_windows`: add each row's gradients back onto the pixels of its patch; an `(N, C, H, W)` view, channels last."
     (n, c, h, w), (ph, pw) = x_shape, padding
     idx = _tap_index(h, w, tuple(ks), tuple(stride), tuple(padding), tuple(dilation), gX.device)
@@ -109,17 +109,17 @@ class Conv2dFunction(Function):
         W = weight.permute(0, 2, 3, 1).flatten(1)                                       # (O, K) in the same order
         y = X @ W.t() if bias is None else torch.addmm(bias, X, W.t())                  # (N·L, O): bias added by the product
         ctx.save_for_backward(X, W)
-        ctx.geometry, ctx.has_bias = (x.shape, weight.shape, s, p, d, (ho, wo)), bias is not None
+        ctx.geometry, ctx.has_bias = (x.shape, weight.shape, s, p, d), bias is not None
         return y.view(n, ho, wo, o).permute(0, 3, 1, 2)                                 # (N, O, ho, wo), channels last: no copy
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):
         X, W = ctx.saved_tensors
-        x_shape, (o, c, kh, kw), s, p, d, out_hw = ctx.geometry
+        x_shape, (o, c, kh, kw), s, p, d = ctx.geometry
         G = grad_out.permute(0, 2, 3, 1).flatten(0, 2)                                  # (N·L, O): free when grad_out is channels last
         gx = gw = gb = None
-        if ctx.needs_input_grad[0]: gx = _fold_windows(G @ W, x_shape, (kh, kw), s, p, d, out_hw)
+        if ctx.needs_input_grad[0]: gx = _fold_windows(G @ W, x_shape, (kh, kw), s, p, d)
         if ctx.needs_input_grad[1]: gw = (G.t() @ X).view(o, kh, kw, c).permute(0, 3, 1, 2)   # back to (O, C, kh, kw)
         if ctx.has_bias and ctx.needs_input_grad[2]: gb = G.sum(0)
         return gx, gw, gb, None, None, None
