@@ -8,16 +8,21 @@
                                 # as on a shared machine: the suite must pass there too
     python3 dev.py setup        # only create/update .venv
     python3 dev.py outputs [NB] # run notebooks (default: all) top to bottom and save their outputs, cleaned, for commit
+    python3 dev.py docs         # build the course website into _docs/ (open _docs/index.html), in its own .docs-venv
+    python3 dev.py docs --check # ... then open every page in Chromium (tests/site): what `test` runs as its `site` step
 
 The whole suite: nbdev_clean and nbdev_export leave no diff, README.md is in sync with nbs/index.ipynb, pytest on
-tests/, nbdev_test on every notebook, then the two real-client checks, which also run on their own:
+tests/, nbdev_test on every notebook, the website built (`docs`) and opened page by page in Chromium (`docs --check`;
+--fast only builds it), then the two real-client checks, which also run on their own:
 
     python3 dev.py e2e     # every notebook run in JupyterLab in Chromium (tests/e2e); screenshots in artifacts/e2e
     python3 dev.py wheel   # build the wheel, install it in a fresh venv, use it from outside the repo (tests/wheel)
 
 Environment: SCRATCHNET_VENV (default .venv) picks the virtual environment, SCRATCHNET_TORCH
 (default torch==2.13.0) the PyTorch requirement that is installed *before* anything else, so that
-no other package can pull in a different (possibly multi-GB CUDA) build.
+no other package can pull in a different (possibly multi-GB CUDA) build. SCRATCHNET_DOCS_VENV (default .docs-venv)
+is the website's own environment: Jupyter Book (settings.ini's docs_requirements) and nothing of the course, so that its
+dependencies never touch the pinned nbdev/execnb test environment.
 """
 import hashlib, os, re, subprocess, sys, time, venv
 from pathlib import Path
@@ -45,6 +50,51 @@ def setup():
     run(*pip, TORCH)
     run(*pip, '-e', '.[dev]')
     stamp.write_text(key)
+
+DOCS_VENV = Path(os.environ.get('SCRATCHNET_DOCS_VENV', ROOT / '.docs-venv')).resolve()
+DOCS_PY = DOCS_VENV / ('Scripts' if os.name == 'nt' else 'bin') / 'python'
+
+def _settings():
+    "settings.ini's values, read by the same stdlib-only helper the Colab cells use (tools/colab_cell.py)."
+    sys.path.insert(0, str(ROOT / 'tools'))
+    from colab_cell import settings
+    return settings()
+
+def docs_setup():
+    "Create the website's venv and install settings.ini's docs_requirements; skipped when they did not change."
+    if not DOCS_PY.exists():
+        print(f"creating virtual environment {DOCS_VENV}", flush=True)
+        venv.create(DOCS_VENV, with_pip=True)
+        (DOCS_VENV / '.gitignore').write_text('*\n')      # as Python 3.13's venv does: git never sees the environment
+    reqs = _settings()['docs_requirements'].split()
+    stamp = DOCS_VENV / 'scratchnet-docs.stamp'
+    key = hashlib.sha256(' '.join(reqs).encode()).hexdigest()
+    if stamp.exists() and stamp.read_text() == key: return
+    run(DOCS_PY, '-m', 'pip', 'install', '-q', '--disable-pip-version-check', *reqs)
+    stamp.write_text(key)
+
+def docs():
+    "Build the website into settings.ini's doc_path (tools/build_site.py, with the docs venv). True when it built."
+    docs_setup()
+    return run(DOCS_PY, 'tools/build_site.py', check=False).returncode == 0
+
+SITE_DIR = ROOT / 'tests' / 'site'
+
+def run_site_check(browser=True):
+    """Build the website, then (with `browser`) open every page in Chromium (tests/site); print the verdict. True when
+    it passed. The build alone already fails on a link that leads nowhere or a docstring that does not parse."""
+    t0 = time.time()
+    if not docs():
+        print(f"site (the course website): FAILED, the site did not build ({time.time() - t0:.0f} s)"); return False
+    if not browser:
+        print(f"site (the course website): built, not opened in Chromium without the full run ({time.time() - t0:.0f} s)"); return True
+    artifacts = Path(os.environ.get('SCRATCHNET_SITE_ARTIFACTS', ROOT / 'artifacts' / 'site')).resolve()
+    rc = run(PY, '-m', 'pytest', '-q', '-rs', '--tb=short', '-p', 'no:cacheprovider', SITE_DIR.relative_to(ROOT), check=False,
+             env={**os.environ, 'SCRATCHNET_SITE_ARTIFACTS': str(artifacts)}).returncode
+    skipped = artifacts / 'SKIPPED.txt'
+    verdict = f"SKIPPED: {skipped.read_text().strip()}" if rc == 0 and skipped.exists() else 'passed' if rc == 0 else 'FAILED'
+    print(f"site (the course website in Chromium): {verdict} ({time.time() - t0:.0f} s)")
+    return rc == 0
 
 def _snapshot():
     "Hash of every notebook and package file, to see whether a tool changed any of them."
@@ -125,12 +175,14 @@ def test(e2e=False, wheel=False):
         'nbdev_export': _leaves_tree_unchanged('nbdev_export', "scratchnet/ was out of sync with the notebooks; commit the exported files"),
         'README': run(PY, 'tools/make_readme.py', '--check', check=False).returncode == 0,
     }
-    fast_tests = [p for p in (ROOT / 'tests').rglob('test_*.py') if E2E_DIR not in p.parents] if (ROOT / 'tests').is_dir() else []
-    if fast_tests:   # the browser test is slow: it runs in its own step (run_e2e)
-        results['pytest'] = run(PY, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests', f'--ignore={E2E_DIR.relative_to(ROOT)}',
-                                check=False).returncode == 0
+    own_steps = (E2E_DIR, SITE_DIR)   # the browser tests run in their own steps (run_e2e, run_site_check)
+    fast_tests = [p for p in (ROOT / 'tests').rglob('test_*.py') if not any(d in p.parents for d in own_steps)] if (ROOT / 'tests').is_dir() else []
+    if fast_tests:
+        results['pytest'] = run(PY, '-m', 'pytest', '-q', '-p', 'no:cacheprovider', 'tests',
+                                *(f'--ignore={d.relative_to(ROOT)}' for d in own_steps), check=False).returncode == 0
     passed, failed = run_notebook_tests()
     results['nbdev_test'] = failed == 0
+    results['site'] = run_site_check(browser=e2e)   # --fast builds the site; the full run also opens every page
     if wheel:
         results['wheel'] = run_wheel_check()
         results['grade'] = run(PY, 'tests/teach/check_grade.py', check=False).returncode == 0
@@ -172,6 +224,9 @@ def main():
               f"Python {sys.version_info.major}.{sys.version_info.minor}); run this with a newer python3."); return 2
     cmd, opts = (sys.argv[1] if len(sys.argv) > 1 else ''), sys.argv[2:]
     if cmd in ('exercises', 'nbgrader'): return practice(cmd, opts)
+    if cmd == 'docs' and set(opts) <= {'--check'}:     # the website needs only its own venv (and .venv for --check)
+        if opts: setup(); return 0 if run_site_check() else 1
+        return 0 if docs() else 1
     bad_opts = set(opts) - {'--fast', '--busy'} if cmd == 'test' else opts if cmd != 'lab' else ()
     if cmd == 'outputs': bad_opts = [o for o in opts if not o.endswith('.ipynb')]
     if cmd not in ('setup', 'test', 'lab', 'e2e', 'wheel', 'outputs') or bad_opts:

@@ -30,7 +30,7 @@ def check_mse(fn, output, targ):
 def mse_grad(inp, targ):
     "Set `inp.g`, the gradient of `mse(inp, targ)` with respect to the model output `inp`."
     check_mse('mse_grad', inp, targ)
-    inp.g = 2. * (inp.squeeze(-1) - targ).view_as(inp) / inp.shape[0]
+    inp.g = (inp.squeeze(-1) - targ).view_as(inp) * (2. / inp.shape[0])   # 2/n first, as PyTorch does: no overflow to inf near the float limit
 
 # %% ../nbs/04_backward.ipynb #8e8704f2
 def lin_grad(inp, out, w, b):
@@ -43,16 +43,16 @@ def lin_grad(inp, out, w, b):
 def check_g(fn, out):
     "Check that `out.g` exists, with the shape and dtype of `out`: the backward step after this one has run."
     g = getattr(out, 'g', None)
-    if not isinstance(g, torch.Tensor) or g.shape != out.shape or g.dtype != out.dtype:
-        raise ValueError(f"{fn}: out.g is missing or not shaped like out {describe(out)} (with its dtype): "
+    if not isinstance(g, torch.Tensor) or g.shape != out.shape or g.dtype != out.dtype or g.device != out.device:
+        raise ValueError(f"{fn}: out.g is missing or not shaped like out {describe(out)} (with its dtype and device): "
                          f"run the backward step of the layer after this one first")
 
 # %% ../nbs/04_backward.ipynb #0a6ccfa5
 def relu_grad(inp, out):
-    "Given `out.g` for `out = relu(inp)`, set `inp.g`: `out.g` where `inp > 0`, exactly 0 elsewhere."
+    "Given `out.g` for `out = relu(inp)`, set `inp.g`: exactly 0 where `inp <= 0`, `out.g` elsewhere (as in autograd)."
     check_net('relu_grad', inp=(inp, '...'), out=(out, '...'), same_shape=True)
     check_g('relu_grad', out)
-    inp.g = torch.where(inp > 0, out.g, 0.)
+    inp.g = torch.where(inp <= 0, 0., out.g)
 
 # %% ../nbs/04_backward.ipynb #9d1e7a7a
 def forward_and_backward(inp, targ, w1, b1, w2, b2):
@@ -77,7 +77,8 @@ def _check_params(fn, inp, targ, w1, b1, w2, b2):
 # %% ../nbs/04_backward.ipynb #5d672ce3
 def numerical_grad(f, x, eps=1e-6):
     "Central-difference gradient of the scalar function `f` at `x`, computed in float64; shaped like `x`."
-    check_type('numerical_grad', x=x); check_type('numerical_grad', Callable, f=f); check_number('numerical_grad', 1e-12, 1., eps=eps)
+    check_shapes('numerical_grad', x=(x, '...')); check_type('numerical_grad', Callable, f=f); eps = check_number('numerical_grad', 1e-12, 1., eps=eps)
+    if x.is_meta: raise ValueError(f"numerical_grad: x is on the meta device, which holds no values to perturb")
     if x.numel() > 10**5 or x.is_complex(): raise ValueError(f"numerical_grad: x must be real, with at most 100,000 numbers (two calls of f each), got {describe(x)} {x.dtype}")
     xd = x.detach().double().clone(memory_format=torch.contiguous_format)
     flat, g = xd.view(-1), torch.zeros(xd.numel(), dtype=torch.float64, device=x.device)
@@ -107,14 +108,15 @@ def grad_table(named_pairs, rtol=1e-4, atol=1e-5, show=True):
     Prints (if `show`) one row per tensor: name, shape, and whether `ours` is close to `ref` (within `atol + rtol·|ref|`
     everywhere), with the largest difference where it is not. Returns the rows as dicts: name, shape, close,
     max_abs_diff and exact (bit-for-bit equal, which depends on the order of the operations and on the CPU)."""
-    check_type('grad_table', (dict, list, tuple), named_pairs=named_pairs); check_number('grad_table', 0, 1, rtol=rtol, atol=atol)
+    check_type('grad_table', (dict, list, tuple), named_pairs=named_pairs); rtol, atol = check_number('grad_table', 0, 1, rtol=rtol, atol=atol)
     items = [(n, *p) if isinstance(p, (tuple, list)) else (n, p) for n, p in named_pairs.items()] if isinstance(named_pairs, dict) \
             else [tuple(t) if isinstance(t, (tuple, list)) else (t,) for t in named_pairs]
     rows = []
     for item in items:
         if len(item) != 3: raise TypeError(f"grad_table: each entry must be (name, ours, ref), got {len(item)} items")
         name, ours, ref = item
-        check_shapes(f'grad_table: {name}', ours=(ours, '...', 'numeric'), ref=(ref, '...', 'numeric'), same_shape=True)
+        check_shapes(f'grad_table: {name}', ours=(ours, '...', 'numeric'), ref=(ref, '...', 'numeric'), same_shape=True, same_device=False)
+        if ours.is_meta or ref.is_meta: raise ValueError(f"grad_table: {name}: a tensor on the meta device holds no values to compare")
         a, r = ours.detach().double().cpu(), ref.detach().double().cpu()
         diff = (a - r).abs().max().item() if a.numel() else 0.
         rows.append(dict(name=name, shape=describe(ours), close=torch.allclose(a, r, rtol=rtol, atol=atol),

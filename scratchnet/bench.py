@@ -269,6 +269,9 @@ def check_report(fn, report):
     check_type(fn, dict, report=report)
     if missing := [k for k in REPORT_KEYS if k not in report]:
         raise ValueError(f"{fn}: the report lacks {missing}; make it with run_benchmarks")
+    check_type(fn, (list, tuple), ladder=report['ladder'], comparisons=report['comparisons'])
+    if report['ladder']: check_rows(report['ladder'], 'the ladder', fn, need=('name', 'seconds', 'speedup', 'gflops'))
+    if report['comparisons']: check_rows(report['comparisons'], 'the comparisons', fn, need=(*ROW_KEYS, 'section', 'holds'))
 
 # %% ../nbs/12_benchmarks.ipynb #a4a6c24c
 def fmt_seconds(s):

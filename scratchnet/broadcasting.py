@@ -26,7 +26,9 @@ def _dim_sizes(shapes, d):
     return sorted({s[d] for s in shapes if len(s) >= -d} - {1})
 
 def broadcast_shapes(*shapes):
-    "The shape that `shapes` (ints or tuples of ints) broadcast to; `ValueError` naming the clash if they can't."
+    """The shape that `shapes` (ints or tuples of ints, each read by `_as_shape(s, 'broadcast_shapes')`) broadcast to, a tuple.
+    If they can't: `ValueError("broadcast_shapes: dimension -2 (counting from the right) has sizes 2 and 3, which are neither
+    equal nor 1, in shapes (2, 1), (3, 4)")`, for the leftmost dimension that clashes and its sizes other than 1, in order."""
     shapes = [_as_shape(s, 'broadcast_shapes') for s in shapes]
     nd = max((len(s) for s in shapes), default=0)
     out = []

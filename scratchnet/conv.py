@@ -6,7 +6,7 @@
 __all__ = ['unfold_indices', 'plot_unfold', 'unfold_explorer', 'conv2d', 'Conv2dFunction', 'Conv2d', 'Conv2dRef', 'simple_cnn']
 
 # %% ../nbs/09_conv.ipynb #73c426e3
-import math
+import functools, math
 import torch
 from torch import nn
 import torch.nn.functional as F
@@ -31,8 +31,10 @@ def _pair(v, name, fn, minimum):
     "Normalise an int or a pair of ints to a pair, checking that each is at least `minimum`."
     pair = isinstance(v, (tuple, list))
     if pair and len(v) != 2: raise TypeError(f"{fn}: {name} must be an int or a pair of ints, got {v!r}")
-    check_int(fn, minimum, **({f"{name}[0]": v[0], f"{name}[1]": v[1]} if pair else {name: v}))
-    return tuple(v) if pair else (v, v)
+    v = check_int(fn, minimum, **({f"{name}[0]": v[0], f"{name}[1]": v[1]} if pair else {name: v}))
+    v = v if pair else (v, v)
+    if max(v) > 2**31 - 1: raise ValueError(f"{fn}: {name} must be at most 2**31 - 1, got {v}")     # torch's C++ takes 32-bit sizes
+    return v
 
 def _geometry(fn, hw, ks, stride, padding, dilation, x_shape=None, w_shape=None):
     "Normalised `(stride, padding, dilation)` pairs and the output size `(ho, wo)`; a clear error if the kernel does not fit."
@@ -120,7 +122,7 @@ def _patches(fn, x, ks, stride, padding, dilation):
 
 def _check_conv(fn, x, weight, bias, stride, padding, dilation):
     "Validate the arguments of a convolution; return `(stride, padding, dilation)` as pairs and the output size."
-    check_shapes(fn, x=(x, 'n c h w'), weight=(weight, 'o c kh kw'), **({} if bias is None else dict(bias=(bias, 'o'))), min_size={'c': 1})
+    check_shapes(fn, x=(x, 'n c h w'), weight=(weight, 'o c kh kw'), **({} if bias is None else dict(bias=(bias, 'o'))), min_size={'c': 1, 'o': 1})
     if any(t is not None and (not x.is_floating_point() or t.dtype != x.dtype or t.device != x.device) for t in (x, weight, bias)):
         raise TypeError(f"{fn}: x, weight and bias need one floating-point dtype and one device, got "
                         + ', '.join(f"{t.dtype} on {t.device}" for t in (x, weight, bias) if t is not None))
@@ -132,9 +134,20 @@ def _no_room(fn, x, ks, padding, e):
                       f"does not fit in memory ({str(e)[:120]})")
 
 # %% ../nbs/09_conv.ipynb #6e999a14
+def _differentiable_once(backward):
+    "`@once_differentiable`, plus a clear error when autograd asks to record the backward pass (`create_graph=True`)."
+    inner = once_differentiable(backward)
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        if torch.is_grad_enabled():                 # autograd records a backward pass only when create_graph=True
+            raise RuntimeError(f"{type(ctx).__name__.removesuffix('Backward')}: differentiable once; its backward pass cannot be "
+                               "differentiated again (create_graph=True). Use F.conv2d for second derivatives.")
+        return inner(ctx, *grads)
+    return wrapper
+
 class Conv2dFunction(Function):
     """2-D convolution with a hand-written backward: `Conv2dFunction.apply(x, weight, bias, stride, padding, dilation)`.
-    Differentiable once: the backward pass itself is not recorded, so a second derivative raises an error."""
+    Differentiable once: asking autograd for a graph of the gradient (`create_graph=True`) raises an error."""
     @staticmethod
     def forward(ctx, x, weight, bias=None, stride=1, padding=0, dilation=1):
         s, p, d, (ho, wo) = _check_conv('Conv2dFunction', x, weight, bias, stride, padding, dilation)
@@ -147,7 +160,7 @@ class Conv2dFunction(Function):
         return y.reshape(o, x.shape[0], ho, wo).transpose(0, 1).contiguous()
 
     @staticmethod
-    @once_differentiable
+    @_differentiable_once
     def backward(ctx, grad_out):
         X, weight = ctx.saved_tensors
         (n, c, h, w), s, p, d, L = ctx.geometry
@@ -180,7 +193,9 @@ class Conv2d(nn.Module):
 
 class Conv2dRef(Conv2d):
     "The same layer computed by PyTorch's `F.conv2d`: the reference for tests and benchmarks."
-    def forward(self, x): return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+    def forward(self, x):
+        _check_conv('Conv2dRef', x, self.weight, self.bias, self.stride, self.padding, 1)    # the same checks as ours
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
 
 # %% ../nbs/09_conv.ipynb #1f8f257a
 def simple_cnn(img_size=8, n_out=10, widths=(16, 32, 64), conv=Conv2d):

@@ -7,6 +7,7 @@ __all__ = ['normalise', 'load_digits_data', 'show_images']
 
 # %% ../nbs/07_data.ipynb #c845a15d
 import math
+from collections.abc import Sequence
 import torch
 import matplotlib.pyplot as plt
 from .checks import check_shapes, check_int, check_number, check_device, describe
@@ -16,6 +17,8 @@ from .checks import check_shapes, check_int, check_number, check_device, describ
 def normalise(x_train, x_valid):
     "Shift and scale both splits with the mean and std of `x_train` alone; returns `x_train, x_valid, mean, std`."
     check_shapes('normalise', x_train=(x_train, '...', 'float'), x_valid=(x_valid, '...', 'float'))
+    for name, x in dict(x_train=x_train, x_valid=x_valid).items():
+        if x.is_meta: raise ValueError(f"normalise: {name} is on the meta device, which holds no values to normalise")
     if x_train.numel() < 2: raise ValueError(f"normalise: needs at least two training values, got x_train {describe(x_train)}")
     m, s = x_train.mean(), x_train.std()
     if not s > 0: raise ValueError(f"normalise: x_train's standard deviation is {s.item()}; it cannot be scaled to 1")
@@ -24,7 +27,7 @@ def normalise(x_train, x_valid):
 def load_digits_data(valid_pct=0.2, seed=42, device=None):
     """scikit-learn's 1,797 handwritten 8×8 digits as `x_train, y_train, x_valid, y_valid`: x is float32 `(n, 64)`,
     normalised with the training mean and std; y holds int64 labels 0-9. The split depends only on `seed`."""
-    check_number('load_digits_data', 0, 1, valid_pct=valid_pct); check_int('load_digits_data', 0, 2**63 - 1, seed=seed)
+    check_number('load_digits_data', 0, 1, valid_pct=valid_pct); seed = check_int('load_digits_data', 0, 2**63 - 1, seed=seed)
     device = check_device('load_digits_data', device)
     from sklearn.datasets import load_digits
     d = load_digits()
@@ -40,9 +43,13 @@ def load_digits_data(valid_pct=0.2, seed=42, device=None):
 
 # %% ../nbs/07_data.ipynb #888f3605
 def show_images(x, labels=None, ncols=10, size=0.9):
-    "Plot up to 100 images given as flattened square rows `(n, h*w)`, `(n, h, w)` or `(n, 1, h, w)`; returns the Figure."
+    """Plot up to 100 images given as flattened square rows `(n, h*w)`, `(n, h, w)` or `(n, 1, h, w)`, with one label each
+    (optional) as its title: a number, a string, anything (NaN and None are written as `nan` and `None`); returns the Figure."""
+    if getattr(x, 'is_meta', False) or getattr(labels, 'is_meta', False):
+        raise ValueError("show_images: a tensor on the meta device holds no values to show")
     try: x = torch.as_tensor(x).detach().cpu()
     except (TypeError, ValueError, RuntimeError): raise TypeError(f"show_images: x must be a tensor or an array of images, got {describe(x)}") from None
+    check_shapes('show_images', x=(x, '...'))               # a dtype torch can draw from (not 4- or 8-bit floats, not bits)
     check_int('show_images', 1, 50, ncols=ncols); check_number('show_images', 0.1, 10, size=size)
     if x.ndim == 2:
         side = math.isqrt(x.shape[1])
@@ -51,15 +58,22 @@ def show_images(x, labels=None, ncols=10, size=0.9):
         x = x.reshape(len(x), side, side)
     elif x.ndim == 4 and x.shape[1] == 1: x = x[:, 0]
     elif x.ndim != 3: raise ValueError(f"show_images: expects (n, h*w), (n, h, w) or (n, 1, h, w), got {tuple(x.shape)}")
-    if not 0 < len(x) <= 100 or (labels is not None and (not hasattr(labels, '__len__') or len(labels) != len(x))) or x.is_complex():
+    shown, labels = describe(labels), labels.tolist() if hasattr(labels, 'tolist') else labels   # a tensor or an array: a list
+    if not 0 < len(x) <= 100 or (labels is not None and (not isinstance(labels, Sequence) or len(labels) != len(x))) or x.is_complex():
         raise ValueError(f"show_images: expects 1 to 100 real images and one label for each, got {describe(x)} {x.dtype} and "
-                         f"{'no labels' if labels is None else f'labels {describe(labels)}'}")
+                         f"{'no labels' if labels is None else f'labels {shown}'}")
     nrows = -(-len(x) // ncols)
     fig, axs = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.25 * (labels is not None))), squeeze=False)
     for i, ax in enumerate(axs.flat):
         ax.axis('off')
         if i < len(x):
             ax.imshow(x[i].float().numpy(), cmap='Greys')
-            if labels is not None: ax.set_title(str(int(labels[i])), fontsize=9)
+            if labels is not None: ax.set_title(_title(labels[i]), fontsize=9, parse_math=False)   # '$' is a dollar, not maths
     plt.close(fig)
     return fig
+
+def _title(label):
+    "A label as a title: its text, with a whole number written as one (3.0, or a tensor holding 3, as '3')."
+    if hasattr(label, 'tolist'): label = label.tolist()                  # a 0-d tensor or array, a NumPy scalar: a Python number
+    if isinstance(label, float) and label.is_integer(): label = int(label)
+    return str(label)

@@ -24,7 +24,9 @@ def matmul_einsum(a, b):
 @functools.lru_cache(maxsize=1024)
 def _parse(spec, shapes):
     "Check `spec` against the operands' `shapes`; return each operand's labels, the output labels and every label's size."
-    s = spec.replace(' ', '')
+    s = spec.replace(' ', '')                             # spaces may stand between subscripts, as in torch.einsum,
+    for tok in ('...', '->'):                             # but not inside '...' or '->'
+        if s.count(tok) != spec.count(tok): _fail(f"a space breaks {tok!r} in {spec!r}")
     if s.count('->') > 1: _fail(f"'->' appears more than once in {spec!r}")
     lhs, arrow, rhs = s.partition('->')
     terms = [_split_term(t, spec, 'the subscripts') for t in lhs.split(',')]
@@ -42,10 +44,13 @@ def _parse(spec, shapes):
     for i, ((before, after), shape) in enumerate(zip(terms, shapes)):
         k = len(ell_shapes[i])
         labs = before + list(range(len(ell) - k, len(ell))) + (after or [])
+        own = {}                                          # inside one operand, a repeated letter (a diagonal) needs one size
         for lab, n in zip(labs, shape):
-            if isinstance(lab, str) and sizes.setdefault(lab, n) != n:
-                _fail(f"letter {lab!r} is bound to two sizes: {sizes[lab]} in operand {first[lab]} and {n} in operand {i}")
-            first.setdefault(lab, i)
+            if isinstance(lab, str) and own.setdefault(lab, n) != n: _fail(f"letter {lab!r} has two sizes in operand {i}: {own[lab]} and {n}")
+        for lab, n in own.items():                        # across operands, notebook 01's rules: equal sizes, or a 1 that stretches
+            if sizes.get(lab, 1) == 1: sizes[lab], first[lab] = n, i
+            elif n not in (1, sizes[lab]):
+                _fail(f"letter {lab!r} is bound to two sizes: {sizes[lab]} in operand {first[lab]} and {n} in operand {i} (neither is 1)")
         labels.append(labs)
     letters = [lab for labs in labels for lab in labs if isinstance(lab, str)]
     if not arrow: return labels, list(range(len(ell))) + sorted(c for c in set(letters) if letters.count(c) == 1), sizes
@@ -101,14 +106,23 @@ def _permute(t, labs, order):
     perm = [labs.index(l) for l in order]
     return t if perm == list(range(len(perm))) else t.permute(perm)
 
+def _promote(*dtypes):
+    "The one dtype that `dtypes` promote to, as `@` promotes them; torch has no rule for uint16, uint32 or uint64 with another dtype."
+    try: return functools.reduce(torch.promote_types, dtypes)
+    except RuntimeError: raise TypeError(f"einsum: torch cannot promote {' and '.join(sorted({str(d)[6:] for d in dtypes}))} to one dtype "
+                                         "(it has no rule for uint16, uint32 or uint64 with another dtype; sums of integers are int64); use .long()") from None
+
+_NO_BMM = {torch.bool: torch.uint8, torch.uint16: torch.int64, torch.uint32: torch.int64, torch.uint64: torch.int64}   # no bmm for these: multiply in a wider dtype
+
 def _contract(a, la, b, lb, keep):
     "Contract `a` (labels `la`) with `b` (labels `lb`) by one `torch.bmm`; letters outside `keep` are summed."
     batch, left, con, right = _groups(la, lb, keep)
     size = {**dict(zip(la, a.shape)), **dict(zip(lb, b.shape))}
     n = lambda group: math.prod(size[l] for l in group)
-    dt = torch.promote_types(a.dtype, b.dtype)
-    if dt == torch.bool and n(con) > 1: raise TypeError("einsum: cannot multiply and sum bool operands (neither can torch.einsum); use .int()")
-    mm = torch.uint8 if dt == torch.bool else dt       # bmm has no bool kernel; with nothing summed, 0/1 products are exact
+    dt = _promote(a.dtype, b.dtype)
+    if dt in _NO_BMM and n(con) > 1 and n(batch + left + right):      # products to sum, and no kernel (an empty result needs none)
+        raise TypeError(f"einsum: cannot multiply and sum {str(dt)[6:]} operands (neither can torch.einsum); use .long()")
+    mm = _NO_BMM.get(dt, dt)        # those reach bmm with one product per entry: exact in mm, then wrapped to dt as dt wraps
     try:
         a3 = _as(_permute(a, la, batch + left + con), mm).reshape(n(batch), n(left), n(con))
         b3 = _as(_permute(b, lb, batch + con + right), mm).reshape(n(batch), n(con), n(right))
@@ -120,10 +134,10 @@ def _contract(a, la, b, lb, keep):
 def _einsum_steps(spec, operands):
     "Steps 1 to 5 on `operands`: real tensors, or the stand-ins that write down a plan (appendix 96_fast)."
     labels, out, sizes = _parse(spec, tuple(t.shape for t in operands))
-    dt = functools.reduce(torch.promote_types, [t.dtype for t in operands])
+    dt = _promote(*[t.dtype for t in operands])
     ops = []
     for t, labs in zip(operands, labels):
-        drop = [d for d, l in enumerate(labs) if isinstance(l, int) and t.shape[d] == 1]   # '...' dims that broadcast
+        drop = [d for d, l in enumerate(labs) if t.shape[d] == 1 and sizes[l] != 1]         # size-1 dims that broadcast
         t, labs = _as(t, dt).squeeze(tuple(drop)) if drop else _as(t, dt), [l for d, l in enumerate(labs) if d not in drop]
         ops.append(_diagonals(t, labs))
     needed, sq = lambda rest: set(out).union(*[labs for _, labs in rest]), len(ops) > 1
@@ -134,19 +148,28 @@ def _einsum_steps(spec, operands):
         b, lb = _sum_except(*ops[i], keep | set(labs), sq)
         t, labs = _contract(t, labs, b, lb, keep)
     t, labs = _sum_except(t, labs, set(out), sq)
-    for l in out:
-        if l not in labs: t, labs = t.unsqueeze(-1), labs + [l]                            # a '...' dim of size 1
-    return _permute(t, labs, out)
+    t = _permute(t, labs, out)
+    return t.view_as(t) if any(t is o for o in operands) else t       # never an operand itself: a new view, as torch.einsum gives
 
 def einsum(spec, *operands):
     "Einstein summation from scratch: diagonals, sums, and pairwise contractions done with `torch.bmm`, worked out afresh on every call (only the parse is cached)."
+    operands = _unpack(operands)
     _check_operands(spec, operands)
-    return _einsum_steps(spec, operands)
+    try: return _einsum_steps(spec, operands)
+    except NotImplementedError as e: raise TypeError(f"einsum: torch has no kernel for a step on these dtypes: {e}") from None   # float8, uint4, ...
+
+def _unpack(ops):
+    "The operands, also when they come as one list or tuple (`einsum('ij,jk', [a, b])`), as torch.einsum accepts them."
+    return tuple(ops[0]) if len(ops) == 1 and isinstance(ops[0], (list, tuple)) else ops
 
 def _check_operands(spec, ops):
-    "Type and device checks: on every call of `einsum`, and whenever `einsum` has no plan for the call yet."
+    "Type, layout and device checks: on every call of `einsum`, and whenever `einsum` has no plan for the call yet."
     check_type('einsum', str, spec=spec); check_type('einsum', **{f'operand {i}': t for i, t in enumerate(ops)})
     if not ops: _fail(f"needs at least one operand after the spec {spec!r}")
+    for i, t in enumerate(ops):                                     # the steps need plain dense tensors
+        if t.layout != torch.strided or t.is_quantized or t.is_nested:
+            raise TypeError(f"einsum: operand {i} is a {'quantized' if t.is_quantized else 'nested' if t.is_nested else t.layout} tensor; "
+                            "use a dense one (.to_dense(), .dequantize())")
     if len({t.device for t in ops}) > 1: _fail(f"operands are on different devices: {', '.join(str(t.device) for t in ops)}")
 
 # %% ../nbs/02_einsum.ipynb #05bf1d4a
@@ -175,6 +198,9 @@ def matmul_numba(a, b):
         raise ImportError("matmul_numba: numba is not installed; `pip install numba` to use it")
     if torch.float16 in (a.dtype, b.dtype) or torch.bfloat16 in (a.dtype, b.dtype):
         raise TypeError(f"matmul_numba: numba has no 16-bit floats, got {a.dtype} and {b.dtype}; use .float()")
+    if a.is_meta or b.is_meta: raise ValueError("matmul_numba: a meta tensor holds no numbers for numba to multiply")
+    if torch.is_grad_enabled() and (a.requires_grad or b.requires_grad):     # the result could not carry gradients
+        raise ValueError("matmul_numba: numba multiplies NumPy copies, outside autograd; pass .detach()ed tensors, or use matmul_einsum")
     c = new_result(a, b, 'matmul_numba')
     cn = c.numpy(force=True)                            # numba works on host arrays: copy there if needed
     _numba_loops()(a.to(c.dtype).contiguous().numpy(force=True), b.to(c.dtype).contiguous().numpy(force=True), cn)

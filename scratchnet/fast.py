@@ -10,9 +10,8 @@ import functools
 import torch
 import torch.nn.functional as F
 from torch.autograd import Function
-from torch.autograd.function import once_differentiable
-from .einsum import einsum as plain_einsum, _einsum_steps, _check_operands, _fail
-from .conv import _check_conv, _no_room
+from .einsum import einsum as plain_einsum, _einsum_steps, _check_operands, _fail, _unpack
+from .conv import _check_conv, _no_room, _differentiable_once
 from . import conv as lesson_conv, layers
 
 # %% ../nbs/96_fast.ipynb #5279c086
@@ -62,8 +61,9 @@ def _plan_and_store(key, spec, operands):
 
 def einsum(spec, *operands):
     "The lesson's `einsum` (`scratchnet.einsum.einsum`), planned on the first call for these shapes and dtypes, replayed after that."
-    try: plan = _plans.get(key := (spec, *[(type(t), t.shape, t.dtype, t.device) for t in operands]))
-    except (AttributeError, TypeError): plan = key = None          # not tensors, or a spec that cannot be a key: check below
+    operands = _unpack(operands)                                   # einsum(spec, [a, b]) too
+    try: plan = _plans.get(key := (spec, *[(type(t), t.shape, t.dtype, t.layout, t.device) for t in operands]))
+    except (AttributeError, TypeError, RuntimeError): plan = key = None   # not tensors (a nested one has no shape), or a spec that cannot be a key: check below
     return _replay(*(plan or _plan_and_store(key, spec, operands)), operands)
 
 einsum.cache_info = lambda: dict(plans=len(_plans), limit=_PLAN_LIMIT, planned=_planned[0])
@@ -79,6 +79,10 @@ def _tap_index(h, w, ks, stride, padding, dilation, device):
     rows = (torch.arange(ho, device=device) * sh).view(ho, 1, 1, 1) + (torch.arange(kh, device=device) * dh).view(1, 1, kh, 1)
     cols = (torch.arange(wo, device=device) * sw).view(1, wo, 1, 1) + (torch.arange(kw, device=device) * dw).view(1, 1, 1, kw)
     return (rows * (w + 2 * pw) + cols).flatten()
+
+def _channels_last(t):
+    "True when `t` is stored channels-last and not also channels-first (with one channel, or 1×1 images, it is both)."
+    return t.is_contiguous(memory_format=torch.channels_last) and not t.is_contiguous()
 
 def _windows(fn, x, ks, stride, padding, dilation):
     "The patch matrix of `x` in channels-last order: `(N·L, kh·kw·C)`, row `n·L + l` = patch l of image n, tap by tap."
@@ -102,31 +106,33 @@ class Conv2dFunction(Function):
     """2-D convolution with a hand-written backward, computed channels-last: `Conv2dFunction.apply(x, weight, bias, stride,
     padding, dilation)`. The same maths as the lesson's `Conv2dFunction` (`scratchnet.conv`), with fewer copies. Differentiable once."""
     @staticmethod
-    def forward(ctx, x, weight, bias=None, stride=1, padding=0, dilation=1):
+    def forward(ctx, x, weight, bias=None, stride=1, padding=0, dilation=1, channels_last=None):
         s, p, d, (ho, wo) = _check_conv('Conv2dFunction', x, weight, bias, stride, padding, dilation)
+        if channels_last is None: channels_last = _channels_last(x) or _channels_last(weight)   # the layout F.conv2d gives
         n, o, ks = x.shape[0], weight.shape[0], weight.shape[2:]
         X = _windows('Conv2dFunction', x, ks, s, p, d)                                  # (N·L, K), K in (kh, kw, C) order
         W = weight.permute(0, 2, 3, 1).flatten(1)                                       # (O, K) in the same order
         y = X @ W.t() if bias is None else torch.addmm(bias, X, W.t())                  # (N·L, O): bias added by the product
         ctx.save_for_backward(X, W)
         ctx.geometry, ctx.has_bias = (x.shape, weight.shape, s, p, d), bias is not None
-        return y.view(n, ho, wo, o).permute(0, 3, 1, 2)                                 # (N, O, ho, wo), channels last: no copy
+        y = y.view(n, ho, wo, o).permute(0, 3, 1, 2)                                    # (N, O, ho, wo), channels last: no copy
+        return y if channels_last else y.contiguous()
 
     @staticmethod
-    @once_differentiable
+    @_differentiable_once
     def backward(ctx, grad_out):
         X, W = ctx.saved_tensors
         x_shape, (o, c, kh, kw), s, p, d = ctx.geometry
         G = grad_out.permute(0, 2, 3, 1).flatten(0, 2)                                  # (N·L, O): free when grad_out is channels last
         gx = gw = gb = None
         if ctx.needs_input_grad[0]: gx = _fold_windows(G @ W, x_shape, (kh, kw), s, p, d)
-        if ctx.needs_input_grad[1]: gw = (G.t() @ X).view(o, kh, kw, c).permute(0, 3, 1, 2)   # back to (O, C, kh, kw)
+        if ctx.needs_input_grad[1]: gw = (X.t() @ G).view(kh, kw, c, o).permute(3, 2, 0, 1)   # XᵀG is (K, O): to (O, C, kh, kw)
         if ctx.has_bias and ctx.needs_input_grad[2]: gb = G.sum(0)
-        return gx, gw, gb, None, None, None
+        return gx, gw, gb, None, None, None, None
 
 class Conv2d(lesson_conv.Conv2d):
-    "The lesson's `Conv2d` layer, computed by the channels-last `Conv2dFunction` above."
-    def forward(self, x): return Conv2dFunction.apply(x, self.weight, self.bias, self.stride, self.padding, 1)
+    "The lesson's `Conv2d` layer, computed by the channels-last `Conv2dFunction` above; its output stays channels-last."
+    def forward(self, x): return Conv2dFunction.apply(x, self.weight, self.bias, self.stride, self.padding, 1, True)
 
 # %% ../nbs/96_fast.ipynb #06015a41
 class Lin(layers.Lin):

@@ -7,10 +7,10 @@ __all__ = ['MAX_WEIGHTS', 'MAX_WORK', 'lin', 'relu', 'check_net', 'init_weights'
            'plot_layer_stats', 'explore_init', 'init_explorer']
 
 # %% ../nbs/03_init.ipynb #4de10bb1
-import math
+import math, numbers
 import torch
 import matplotlib.pyplot as plt
-from .checks import check_type, check_shapes, check_int, check_number, check_choice
+from .checks import check_type, check_shapes, check_int, check_number, check_choice, check_device
 
 # %% ../nbs/03_init.ipynb #560d0c61
 def lin(x, w, b):
@@ -25,8 +25,9 @@ def relu(x):
 
 def check_net(fn, **named):
     """`check_shapes` for the tensors of a net, `name=(tensor, pattern)`, with its rules `float` and `same_dtype`: all
-    floating point, of one dtype (a net mixing float32 and float64, or holding integers, fails inside torch)."""
-    return check_shapes(fn, float=True, same_dtype=True, **named)
+    floating point, of one dtype (a net mixing float32 and float64, or holding integers, fails inside torch), on one
+    device (so a tensor on another device is named here, not deep inside torch)."""
+    return check_shapes(fn, float=True, same_dtype=True, same_device=True, **named)
 
 # %% ../nbs/03_init.ipynb #93505249
 _INIT_STD = {'normal': lambda n_in: 1.0,
@@ -37,11 +38,15 @@ MAX_WEIGHTS = 2**28          # 1 GiB of float32: a bigger matrix is a typo, not 
 def init_weights(n_in, n_out, kind='kaiming', generator=None, dtype=None, device=None):
     """Random weights of shape `(n_in, n_out)` (the `x @ w` layout), normal with the std that `kind` picks:
     'normal' (1), 'xavier' (1/√n_in) or 'kaiming' (√(2/n_in)). `generator` is a `torch.Generator` or an int seed."""
-    check_choice('init_weights', 'kind', kind, tuple(_INIT_STD)); check_int('init_weights', n_in=n_in, n_out=n_out)
+    check_choice('init_weights', 'kind', kind, tuple(_INIT_STD)); n_in, n_out = check_int('init_weights', n_in=n_in, n_out=n_out)
     check_choice('init_weights', 'dtype', dtype, (None, torch.float16, torch.bfloat16, torch.float32, torch.float64))
-    if int(n_in) * int(n_out) > MAX_WEIGHTS: raise ValueError(f"init_weights: {n_in}×{n_out} is more than {MAX_WEIGHTS:,} weights")
-    if isinstance(generator, int) and not isinstance(generator, bool): generator = torch.Generator(device or 'cpu').manual_seed(generator % 2**63)
+    if n_in * n_out > MAX_WEIGHTS: raise ValueError(f"init_weights: {n_in}×{n_out} is more than {MAX_WEIGHTS:,} weights")
+    device = check_device('init_weights', device)
+    if isinstance(generator, numbers.Integral) and not isinstance(generator, bool): generator = torch.Generator('cpu' if device.type == 'meta' else device).manual_seed(int(generator) % 2**63)
     check_type('init_weights', (torch.Generator, type(None)), generator=generator)
+    if device.type == 'meta': generator = None                  # a meta tensor has a shape but no values to draw
+    if generator is not None and generator.device.type != device.type:
+        raise ValueError(f"init_weights: the generator is on {generator.device}, but the weights are to be made on {device}")
     return torch.randn(n_in, n_out, generator=generator, dtype=dtype, device=device) * _INIT_STD[kind](n_in)
 
 # %% ../nbs/03_init.ipynb #d8f0a261
@@ -50,11 +55,11 @@ def layer_stats(depth=50, n=100, bs=200, scale=None, kind=None, act=None, seed=0
     Python floats per layer, measured after the activation `act` (None or `relu`). The weights are `randn * scale`
     or `init_weights(n, n, kind)`: give exactly one. A generator seeded with `seed` draws the input, then each layer's
     weights. Activations are float32, statistics float64; nan and inf are kept, not hidden."""
-    _check_run('layer_stats', depth, n, bs, scale, kind, act, seed)
-    g = torch.Generator().manual_seed(seed)
+    sigma = _check_run('layer_stats', depth, n, bs, scale, kind, act, seed)
+    g = torch.Generator().manual_seed(int(seed))
     x, stats = torch.randn(bs, n, generator=g), []
     for _ in range(depth):
-        w = init_weights(n, n, kind, generator=g) if kind is not None else torch.randn(n, n, generator=g) * scale
+        w = init_weights(n, n, kind, generator=g) if kind is not None else torch.randn(n, n, generator=g) * sigma
         x = x @ w
         if act is not None: x = act(x)
         xd = x.double()
@@ -109,7 +114,7 @@ def plot_layer_stats(stats_by_label, expected=None, ax=None, title=None):
     ok = lambda s: math.isfinite(s) and s > 0
     good = [s for run in stats_by_label.values() for _, s in run if ok(s)] + [1.0]
     ax.set_yscale('log')
-    ax.set_ylim(min(good) / 10, max(good) * 10)   # fixed limits: the measured data decide, not the predictions
+    ax.set_ylim(max(min(good) / 10, 1e-300), min(max(good) * 10, 1e300))   # the measured data decide (not the predictions), within float range
     edge = ax.get_xaxis_transform()               # x in layers, y in axes fractions (0 bottom, 1 top)
     ax.axhline(1, color='k', lw=0.8, ls=':', label='std = 1 (the goal)')
     seen = set()

@@ -33,7 +33,7 @@ class Relu(LayerFunction):
     def forward(self, inp):
         check_net('Relu', inp=(inp, '...'))
         return inp.clamp_min(0.)
-    def bwd(self, out, inp): inp.g = torch.where(inp > 0, out.g, 0.)
+    def bwd(self, out, inp): inp.g = torch.where(inp <= 0, 0., out.g)
 
 class Lin(LayerFunction):
     "Linear layer `inp @ w + b` with `w` of shape `(n_in, n_out)`; `bwd` sets `.g` on inp (if `input_grad`), w and b."
@@ -53,7 +53,7 @@ class Mse(LayerFunction):
     def forward(self, inp, targ):
         check_mse('Mse', inp, targ)
         return (inp.squeeze(-1) - targ).pow(2).mean()
-    def bwd(self, out, inp, targ): inp.g = 2. * (inp.squeeze(-1) - targ).view_as(inp) / targ.shape[0]
+    def bwd(self, out, inp, targ): inp.g = (inp.squeeze(-1) - targ).view_as(inp) * (2. / targ.shape[0])
 
 # %% ../nbs/05_refactor.ipynb #6896ebd3
 class Model:

@@ -8,13 +8,14 @@ __all__ = ['MAX_STEPS', 'neuron', 'matmul_loops', 'check_matmul', 'new_result', 
 
 # %% ../nbs/00_matmul.ipynb #01ef6429
 import torch
-from .checks import check_shapes, check_number, describe
+from .checks import check_shapes, check_number, describe, errors_named
 
 # %% ../nbs/00_matmul.ipynb #e27d9959
 def neuron(x, w, b):
     "One neuron: ReLU of the weighted sum `sum(x*w) + b`, for 1-D tensors `x`, `w` of one length and a number `b`."
-    check_shapes('neuron', x=(x, 'n'), w=(w, 'n'))
-    check_shapes('neuron', b=(b, '')) if isinstance(b, torch.Tensor) else check_number('neuron', b=b)
+    check_shapes('neuron', x=(x, 'n', 'real'), w=(w, 'n', 'real'))      # ReLU needs an order: no complex, no bool
+    if isinstance(b, torch.Tensor): check_shapes('neuron', b=(b, '', 'real'))
+    else: b = check_number('neuron', b=b)               # a Python int or float (a NumPy scalar or a Fraction is converted)
     return ((x * w).sum() + b).clamp_min(0)          # 0, not 0.: integer inputs stay integers
 
 # %% ../nbs/00_matmul.ipynb #6ecd1232
@@ -39,8 +40,11 @@ def check_matmul(a, b, name, loops=0):
 
 def new_result(a, b, name):
     "Zeros of shape `(a.shape[0], b.shape[1])`, with torch's promoted dtype of `a` and `b`, on their device."
-    try: return torch.zeros(a.shape[0], b.shape[1], dtype=torch.result_type(a, b), device=a.device)
+    try: c = torch.zeros(a.shape[0], b.shape[1], dtype=torch.result_type(a, b), device=a.device)
     except RuntimeError: raise ValueError(f"{name}: not enough memory for a {a.shape[0]}×{b.shape[1]} result") from None
+    if 0 in (*a.shape, *b.shape) and (a.requires_grad or b.requires_grad):
+        c = c + 0 * (a.sum() + b.sum())       # no loop step will run: tie the result to a and b in autograd's graph, as `@` does
+    return c
 
 # %% ../nbs/00_matmul.ipynb #45b3c96f
 def matmul_python(a, b):
@@ -54,9 +58,10 @@ def matmul_python(a, b):
 
 def dense_python(x, w, b):
     "A dense layer `x @ w + b` in plain Python: `x` is a list of rows, `w` is `n_in × n_out`, `b` has `n_out` numbers."
-    out, nb = matmul_python(x, w), _check_rows([b], 'dense_python', 'b')     # the bias: a matrix of one row
-    if out and nb != len(out[0]):
-        raise ValueError(f"dense_python: bias has {len(b)} entries but the layer has {len(out[0])} outputs")
+    with errors_named('dense_python'): out = matmul_python(x, w)
+    nb = _check_rows([b], 'dense_python', 'b')                                 # the bias: a matrix of one row
+    if nb != (n_out := len(w[0]) if w else 0):
+        raise ValueError(f"dense_python: bias has {len(b)} entries but the layer has {n_out} outputs")
     return [[v + bj for v, bj in zip(row, b)] for row in out]
 
 def _check_rows(m, name, arg):

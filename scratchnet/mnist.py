@@ -11,7 +11,7 @@ from http.client import HTTPException
 from pathlib import Path
 import numpy as np
 import torch
-from .checks import check_type, check_number, check_device, errors_named
+from .checks import check_type, check_int, check_number, check_device, errors_named
 from .data import normalise              # the lesson's: MNIST is normalised like the digits
 
 # %% ../nbs/94_mnist.ipynb #7af0c637
@@ -39,27 +39,41 @@ def parse_idx(raw, name='data', fn='parse_idx'):
     try: return np.frombuffer(raw, dtype, offset=start).reshape(shape).astype(dtype.newbyteorder('='))
     except ValueError as e: raise bad(f"numpy cannot hold this array: {e}") from None     # e.g. more dimensions than numpy allows
 
+def _check_path(fn, **named):
+    "Raise `TypeError` unless each value is a path (a str or `os.PathLike`), `ValueError` if it holds a NUL character (no file name can)."
+    check_type(fn, (str, os.PathLike), **named)
+    for name, p in named.items():
+        if '\x00' in os.fsdecode(os.fspath(p)): raise ValueError(f"{fn}: {name} contains a NUL character, which no file name can hold")
+
 def read_idx(path, max_bytes=2**31):
-    "Read an IDX file, plain or gzipped (detected from its first bytes, at most `max_bytes` unzipped), into a numpy array."
-    check_type('read_idx', (str, os.PathLike), path=path)
+    """Read an IDX file, plain or gzipped (detected from its first bytes), into a numpy array. A file holding more than
+    `max_bytes` bytes of IDX data (after unzipping) is refused; `max_bytes=None` sets no limit."""
+    _check_path('read_idx', path=path)
+    if max_bytes is not None: check_int('read_idx', 1, max_bytes=max_bytes)
     try:
         raw = Path(path).read_bytes()
         if raw[:2] == b'\x1f\x8b':
-            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f: raw = f.read(max_bytes + 1)
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as f: raw = f.read(-1 if max_bytes is None else max_bytes + 1)
     except (OSError, EOFError, zlib.error, MemoryError) as e:
         if isinstance(e, FileNotFoundError): raise FileNotFoundError(f"read_idx: no file {path}") from None
         raise ValueError(f"read_idx: {path}: unreadable or broken gzip data ({e or type(e).__name__})") from None
-    if len(raw) > max_bytes: raise ValueError(f"read_idx: {path}: more than max_bytes={max_bytes} bytes of data")
+    if max_bytes is not None and len(raw) > max_bytes: raise ValueError(f"read_idx: {path}: more than max_bytes={max_bytes} bytes of data")
     return parse_idx(raw, str(path), 'read_idx')
 
 def write_idx(path, a):
-    "Write numpy array `a` to `path` in IDX format, gzipped when `path` ends in `.gz`."
-    check_type('write_idx', (str, os.PathLike), path=path)
-    a = np.asarray(a)
+    "Write `a` (a numpy array, or anything `np.asarray` turns into one) to `path` in IDX format, gzipped when `path` ends in `.gz`."
+    _check_path('write_idx', path=path)
+    if getattr(a, 'requires_grad', False): raise TypeError("write_idx: a is a tensor that requires grad; write a.detach()")
+    try: a = np.asarray(a)
+    except (ValueError, TypeError, RuntimeError) as e:     # a ragged list (ValueError); a tensor on the meta device or a GPU
+        kind = ValueError if isinstance(e, ValueError) else TypeError
+        raise kind(f"write_idx: a must be an array, or nested lists of numbers of one shape; got a {type(a).__name__} ({e})") from None
     codes = {np.dtype(v).newbyteorder('='): k for k, v in _IDX_DTYPES.items()}
     code = codes.get(a.dtype.newbyteorder('='))           # any byte order in; IDX itself is big-endian
     if code is None: raise ValueError(f"write_idx: IDX cannot store dtype {a.dtype}")
     if a.ndim == 0: raise ValueError("write_idx: IDX needs at least 1 dimension, got a 0-d array")
+    if max(a.shape) > 2**32 - 1:                          # checked before any byte is copied
+        raise ValueError(f"write_idx: IDX stores each size in 32 bits, so no dimension can exceed {2**32 - 1:,}; got shape {a.shape}")
     raw = bytes([0, 0, code, a.ndim]) + np.array(a.shape, '>u4').tobytes() + a.astype(_IDX_DTYPES[code]).tobytes()
     try: Path(path).write_bytes(gzip.compress(raw, mtime=0) if str(path).endswith('.gz') else raw)
     except OSError as e: raise type(e)(e.errno, f"write_idx: cannot write {path}: {e.strerror}") from None
@@ -74,12 +88,12 @@ MNIST_SHA256 = {
 
 def data_dir(cache_dir=None):
     "The cache folder: `cache_dir` if given, else `$SCRATCHNET_DATA`, else `~/.cache/scratchnet`."
-    check_type('data_dir', (str, os.PathLike, type(None)), cache_dir=cache_dir)
+    if cache_dir is not None: _check_path('data_dir', cache_dir=cache_dir)
     return Path(cache_dir or os.environ.get('SCRATCHNET_DATA') or Path.home()/'.cache'/'scratchnet').expanduser()
 
 def sha256_file(path):
     "SHA-256 hex digest of the file at `path`, read in 1 MiB chunks."
-    check_type('sha256_file', (str, os.PathLike), path=path)
+    _check_path('sha256_file', path=path)
     h = hashlib.sha256()
     try:
         with open(path, 'rb') as f:
@@ -118,7 +132,8 @@ def _fetch(name, folder, base_url, sha256, download, deadline, timeout):
     path = folder/name
     if path.exists():
         got = sha256_file(path)
-        if got == sha256: return read_idx(path), False
+        if got == sha256:
+            with errors_named(f'load_mnist: {path}'): return read_idx(path), False
         if not download:
             raise ValueError(f"load_mnist: the cached {path} is damaged (sha256 {got}, expected {sha256}); it was kept. "
                              f"Call load_mnist(download=True) to fetch it again, or delete it")
@@ -133,7 +148,8 @@ def load_mnist(cache_dir=None, download=True, base_url=MNIST_URL, timeout=60, ch
     against `checksums` (default `MNIST_SHA256`: a dict from file name to SHA-256 hex digest). `timeout` bounds the
     whole download, in seconds. A failure leaves behind no file and no folder that this call created."""
     checksums = MNIST_SHA256 if checksums is None else checksums
-    check_type('load_mnist', (str, os.PathLike, type(None)), cache_dir=cache_dir); check_type('load_mnist', bool, download=download)
+    if cache_dir is not None: _check_path('load_mnist', cache_dir=cache_dir)
+    check_type('load_mnist', bool, download=download)
     check_type('load_mnist', str, base_url=base_url); check_type('load_mnist', dict, checksums=checksums)
     check_number('load_mnist', 1e-3, 24 * 3600, timeout=timeout)
     if not re.match(r'(https?|file)://', base_url): raise ValueError(f"load_mnist: base_url must start with http://, https:// or file://, got {base_url!r}")
@@ -156,8 +172,10 @@ def load_mnist(cache_dir=None, download=True, base_url=MNIST_URL, timeout=60, ch
             if x.ndim != 3 or y.ndim != 1 or len(x) != len(y) or len(x) < 1:
                 raise ValueError(f"load_mnist: {split} images {x.shape} and labels {y.shape} do not match: "
                                  f"expected (n, rows, cols) and (n,) with n >= 1")
-            out += [torch.from_numpy(x).reshape(len(x), -1).float(), torch.from_numpy(y).long()]
-        out[0], out[2], _, _ = normalise(out[0], out[2])
+            out += [torch.from_numpy(x).reshape(len(x), x.shape[1] * x.shape[2]).float(), torch.from_numpy(y).long()]
+        sizes = [arrays[f'{s}-images-idx3-ubyte.gz'].shape[1:] for s in ('train', 't10k')]
+        if sizes[0] != sizes[1]: raise ValueError(f"load_mnist: the training images are {sizes[0]} pixels, the validation images {sizes[1]}")
+        with errors_named('load_mnist: the training images'): out[0], out[2], _, _ = normalise(out[0], out[2])   # e.g. all one value
     except BaseException:
         for p in fetched: p.unlink(missing_ok=True)                 # a failed call leaves nothing it made behind
         for d in new_dirs:

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.autograd import Function
 from fastcore.meta import PrePostInitMeta
-from .checks import check_type, check_int, check_number, errors_named
+from .checks import check_type, check_int, check_number, errors_named, describe
 from .init import init_weights, check_net
 from .backward import mse
 from . import layers
@@ -27,7 +27,7 @@ class MyRelu(Function):
     @staticmethod
     def backward(ctx, grad_output):
         i, = ctx.saved_tensors
-        return torch.where(i > 0, grad_output, 0.)          # select, as relu_grad does (notebook 04)
+        return torch.where(i <= 0, 0., grad_output)         # select, as relu_grad does (notebook 04)
 
 # %% ../nbs/06_pytorch.ipynb #de5d63c2
 class LinearLayer(nn.Module):
@@ -74,15 +74,19 @@ def copy_into(model, w1, b1, w2, b2):
 # %% ../nbs/06_pytorch.ipynb #f16f77bd
 def train_step_hand(model, x, y, lr, input_grad=False):
     "One SGD step of a hand-written `layers.Model`: forward, `backward()` (with `x.g` only if `input_grad`), update."
-    check_type('train_step_hand', layers.Model, model=model); check_number('train_step_hand', 0, 1e6, lr=lr)
+    check_type('train_step_hand', layers.Model, model=model); lr = check_number('train_step_hand', 0, 1e6, lr=lr)
     with errors_named('train_step_hand'): loss = model(x, y)
     model.backward(input_grad=bool(input_grad))
-    for p in model.params: p.sub_(p.g, alpha=lr)
+    with torch.no_grad():                                   # an update is not part of any graph, even for nn.Parameter weights
+        for i, p in enumerate(model.params):
+            try: p.sub_(p.g, alpha=lr)
+            except RuntimeError: raise ValueError(f"train_step_hand: parameter {i} {describe(p)} cannot be updated in place "
+                                                  "(an expanded tensor shares memory between entries); pass a .clone()") from None
     return loss
 
 def train_step_autograd(model, x, y, lr):
     "One SGD step of an `nn.Module` whose `forward(x, y)` returns the loss, through autograd."
-    check_type('train_step_autograd', nn.Module, model=model); check_number('train_step_autograd', 0, 1e6, lr=lr)
+    check_type('train_step_autograd', nn.Module, model=model); lr = check_number('train_step_autograd', 0, 1e6, lr=lr)
     with errors_named('train_step_autograd'): loss = model(x, y)
     loss.backward()
     with torch.no_grad():

@@ -10,7 +10,7 @@ __all__ = ['matmul_loops', 'matmul_elementwise', 'matmul_broadcast', 'matmul_ein
 # %% ../nbs/10_numpy.ipynb #7d817541
 import math
 import numpy as np
-from .checks import check_type, check_shapes, check_int, check_number, check_values, check_choice
+from .checks import check_type, check_shapes, check_int, check_number, check_values, check_choice, errors_named
 
 # %% ../nbs/10_numpy.ipynb #26ac3f15
 def matmul_loops(a, b):
@@ -50,18 +50,19 @@ def check_numbers(fn, kinds='biuf', what='numbers', **named):
     if bad: raise TypeError(f"{fn}: expects arrays of {what}, got dtypes {bad}")
 
 def check_matmul(a, b, name):
-    "Check the operands of a NumPy matmul variant called `name`: 2-D numeric arrays with `a.shape[1] == b.shape[0]`; return their sizes."
-    return check_shapes(name, np.ndarray, a=(a, 'n k', 'numeric'), b=(b, 'k m', 'numeric'))
+    """Check the operands of a NumPy matmul variant called `name`: 2-D arrays of real numbers (integers or floats, not bool)
+    with `a.shape[1] == b.shape[0]`; return their sizes."""
+    return check_shapes(name, np.ndarray, a=(a, 'n k', 'real'), b=(b, 'k m', 'real'))
 
 # %% ../nbs/10_numpy.ipynb #583faa64
 def lin(x, w, b):
-    "A linear layer `x @ w + b`: `x` `(n, n_in)`, `w` `(n_in, n_out)`, `b` `(n_out,)`."
-    check_shapes('lin', np.ndarray, x=(x, 'n i'), w=(w, 'i o'), b=(b, 'o'))
+    "A linear layer `x @ w + b`: `x` `(n, n_in)`, `w` `(n_in, n_out)`, `b` `(n_out,)`, all floating point."
+    check_shapes('lin', np.ndarray, x=(x, 'n i', 'float'), w=(w, 'i o', 'float'), b=(b, 'o', 'float'))
     return x @ w + b
 
 def relu(x):
-    "Rectified linear unit: `np.maximum(x, 0)`, NumPy's version of `clamp_min(0.)`; the dtype of `x` is kept."
-    check_type('relu', np.ndarray, x=x)
+    "Rectified linear unit: `np.maximum(x, 0)`, NumPy's version of `clamp_min(0.)`; `x` floating point, its dtype kept."
+    check_shapes('relu', np.ndarray, x=(x, '...', 'float'))
     return np.maximum(x, x.dtype.type(0))
 
 _INIT_STD = {'normal': lambda n_in: 1.0, 'xavier': lambda n_in: 1 / math.sqrt(n_in), 'kaiming': lambda n_in: math.sqrt(2 / n_in)}
@@ -83,9 +84,9 @@ def init_weights(n_in, n_out, kind='kaiming', rng=None, dtype=np.float64):
 
 # %% ../nbs/10_numpy.ipynb #21791ee5
 def _flat(fn, output, targ):
-    "Check that `output` is `(n, 1)` or `(n,)` and `targ` `(n,)` with n ≥ 1 (errors name `fn`); return `output` as `(n,)`."
-    n = check_shapes(fn, np.ndarray, output=(output, 'n 1' if getattr(output, 'ndim', 0) == 2 else 'n', 'real'),
-                     targ=(targ, 'n', 'real'), min_size={'n': 1})['n']
+    "Check that `output` is `(n, 1)` or `(n,)` and `targ` `(n,)`, floats with n ≥ 1 (errors name `fn`); return `output` as `(n,)`."
+    n = check_shapes(fn, np.ndarray, output=(output, 'n 1' if getattr(output, 'ndim', 0) == 2 else 'n', 'float'),
+                     targ=(targ, 'n', 'float'), min_size={'n': 1})['n']
     return output.reshape(n)
 
 def mse(output, targ):
@@ -95,22 +96,22 @@ def mse(output, targ):
 # %% ../nbs/10_numpy.ipynb #ce9f76bf
 def mse_grad(inp, targ):
     "The gradient of `mse(inp, targ)` with respect to the model output `inp`, shaped like `inp`."
-    return 2. * (_flat('mse_grad', inp, targ) - targ).reshape(inp.shape) / len(targ)
+    return (_flat('mse_grad', inp, targ) - targ).reshape(inp.shape) * (2. / len(targ))   # 2/n first, as PyTorch: no overflow near the limit
 
 def relu_grad(inp, out_g):
     "Given `out_g`, the gradient of the loss w.r.t. `relu(inp)`, return the gradient w.r.t. `inp`."
-    check_shapes('relu_grad', np.ndarray, inp=(inp, '...'), out_g=(out_g, '...'), same_shape=True)
-    return np.where(inp > 0, out_g, 0.)                          # select: an inf gradient where inp <= 0 gives 0, not nan
+    check_shapes('relu_grad', np.ndarray, inp=(inp, '...', 'float'), out_g=(out_g, '...', 'float'), same_shape=True)
+    return np.where(inp <= 0, inp.dtype.type(0), out_g)          # select (as torch does): an inf gradient where inp <= 0 gives 0, not nan
 
 def lin_grad(inp, out_g, w, b, input_grad=True):
     "Given `out_g` for `out = inp @ w + b`, return `(inp_g, w_g, b_g)`; `inp_g` is None if not `input_grad`."
-    check_shapes('lin_grad', np.ndarray, inp=(inp, 'n i'), out_g=(out_g, 'n o'), w=(w, 'i o'), b=(b, 'o'))
+    check_shapes('lin_grad', np.ndarray, inp=(inp, 'n i', 'float'), out_g=(out_g, 'n o', 'float'), w=(w, 'i o', 'float'), b=(b, 'o', 'float'))
     return (out_g @ w.T if input_grad else None), inp.T @ out_g, out_g.sum(0)
 
 def forward_and_backward(inp, targ, w1, b1, w2, b2):
     "`lin → relu → lin → mse` forwards, then backwards by hand; returns `(loss, grads)`, `grads` a dict by name."
-    check_shapes('forward_and_backward', np.ndarray, inp=(inp, 'n i', 'real'), targ=(targ, 'n', 'real'), w1=(w1, 'i h', 'real'),
-                 b1=(b1, 'h', 'real'), w2=(w2, 'h 1', 'real'), b2=(b2, '1', 'real'), min_size={'n': 1})
+    check_shapes('forward_and_backward', np.ndarray, inp=(inp, 'n i', 'float'), targ=(targ, 'n', 'float'), w1=(w1, 'i h', 'float'),
+                 b1=(b1, 'h', 'float'), w2=(w2, 'h 1', 'float'), b2=(b2, '1', 'float'), min_size={'n': 1})
     l1 = lin(inp, w1, b1)
     l2 = relu(l1)
     out = lin(l2, w2, b2)
@@ -131,38 +132,48 @@ class LayerFunction:
     def forward(self, *args): raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
     def bwd(self, out_g, *args): raise NotImplementedError(f"{type(self).__name__}.bwd is not implemented")
     def backward(self, out_g=None):
-        "`out_g` is the gradient of the loss w.r.t. this layer's output (None for a loss layer: it is 1)."
-        if not hasattr(self, 'args'):
-            raise RuntimeError(f"{type(self).__name__}.backward: call the layer on an input before calling backward")
+        "`out_g` is the gradient of the loss w.r.t. this layer's output, shaped like it (None for a loss layer: it is 1)."
+        name = f"{type(self).__name__}.backward"
+        if not hasattr(self, 'args'): raise ValueError(f"{name}: call the layer on an input before calling backward")
+        if out_g is not None or np.ndim(self.out):
+            check_shapes(name, np.ndarray, out_g=(out_g, '...', 'float'))
+            if out_g.shape != np.shape(self.out):
+                raise ValueError(f"{name}: out_g must have the shape of the layer's output {np.shape(self.out)}, got {out_g.shape}")
         self.grads = self.bwd(out_g, *self.args)
         return self.grads['inp']
 
 class Relu(LayerFunction):
-    "ReLU; `bwd` lets the gradient through where the input was positive."
-    def forward(self, inp): return relu(inp)
+    "ReLU; `bwd` sets the gradient to 0 where the input was ≤ 0 and lets it through elsewhere."
+    def forward(self, inp):
+        check_shapes('Relu', np.ndarray, inp=(inp, '...', 'float'))
+        return relu(inp)
     def bwd(self, out_g, inp): return dict(inp=relu_grad(inp, out_g))
 
 class Lin(LayerFunction):
     "Linear layer `inp @ w + b`, `w` of shape `(n_in, n_out)`; `grads` gets 'inp' (if `input_grad`), 'w' and 'b'."
     def __init__(self, w, b):
-        check_shapes('Lin', np.ndarray, w=(w, 'i o'), b=(b, 'o'))
+        check_shapes('Lin', np.ndarray, w=(w, 'i o', 'float'), b=(b, 'o', 'float'))
         self.w, self.b, self.input_grad = w, b, True
-    def forward(self, inp): return lin(inp, self.w, self.b)
+    def forward(self, inp):
+        check_shapes('Lin', np.ndarray, inp=(inp, 'n i', 'float'), w=(self.w, 'i o', 'float'), b=(self.b, 'o', 'float'))
+        return lin(inp, self.w, self.b)
     def bwd(self, out_g, inp): return dict(zip(('inp', 'w', 'b'), lin_grad(inp, out_g, self.w, self.b, self.input_grad)))
 
 class Mse(LayerFunction):
     "Mean squared error of `inp` `(n, 1)` or `(n,)` against `targ` `(n,)`."
-    def forward(self, inp, targ): return mse(inp, targ)
+    def forward(self, inp, targ):
+        _flat('Mse', inp, targ)
+        return mse(inp, targ)
     def bwd(self, out_g, inp, targ):
         g = mse_grad(inp, targ)
         return dict(inp=g if out_g is None else out_g * g)
 
 class CrossEntropy(LayerFunction):
-    "Mean cross-entropy of logits `inp` `(n, k)` against integer labels `targ` `(n,)`, via a stable log-softmax."
+    "Mean cross-entropy of float logits `inp` `(n, k)` against integer labels `targ` `(n,)`, via a stable log-softmax."
     def forward(self, inp, targ):
-        k = check_shapes('CrossEntropy', np.ndarray, inp=(inp, 'n k', 'real'), targ=(targ, 'n', 'int'), min_size={'n': 1, 'k': 1})['k']
+        k = check_shapes('CrossEntropy', np.ndarray, inp=(inp, 'n k', 'float'), targ=(targ, 'n', 'int'), min_size={'n': 1, 'k': 1})['k']
         check_values('CrossEntropy', 0, k - 1, targ=targ)
-        logp = inp - inp.max(axis=1, keepdims=True)                   # integer logits become float64 on the next line
+        logp = inp - inp.max(axis=1, keepdims=True)
         self.logp = logp - np.log(np.exp(logp).sum(axis=1, keepdims=True))
         return -self.logp[np.arange(len(targ)), targ].mean()
     def bwd(self, out_g, inp, targ):
@@ -174,7 +185,7 @@ class CrossEntropy(LayerFunction):
 class Model:
     "`Lin(w1, b1) → Relu → Lin(w2, b2)` and a loss layer (default `Mse()`), all in NumPy."
     def __init__(self, w1, b1, w2, b2, loss=None):
-        check_shapes('Model', np.ndarray, w1=(w1, 'i h'), b1=(b1, 'h'), w2=(w2, 'h o'), b2=(b2, 'o'))
+        check_shapes('Model', np.ndarray, w1=(w1, 'i h', 'float'), b1=(b1, 'h', 'float'), w2=(w2, 'h o', 'float'), b2=(b2, 'o', 'float'))
         self.layers = [Lin(w1, b1), Relu(), Lin(w2, b2)]
         self.loss = Mse() if loss is None else loss
         check_type('Model', LayerFunction, loss=self.loss)
@@ -185,12 +196,14 @@ class Model:
         return [self.layers[0].w, self.layers[0].b, self.layers[2].w, self.layers[2].b]
 
     def __call__(self, x, targ):
-        check_shapes('Model', np.ndarray, x=(x, 'n i'), w1=(self.params[0], 'i _'), targ=(targ, 'n'))
-        for l in self.layers: x = l(x)
-        return self.loss(x, targ)
+        check_shapes('Model', np.ndarray, x=(x, 'n i', 'float'), w1=(self.params[0], 'i _'), targ=(targ, 'n'))
+        with errors_named('Model'):                   # an error in a layer or the loss says that Model was called
+            for l in self.layers: x = l(x)
+            return self.loss(x, targ)
 
     def backward(self, input_grad=True):
         "The backward pass, loss first; returns the gradient w.r.t. the input `x` (None if not `input_grad`)."
+        if not hasattr(self.loss, 'args'): raise ValueError("Model.backward: call the model on an input before calling backward")
         self.layers[0].input_grad = input_grad
         g = self.loss.backward()
         for l in reversed(self.layers): g = l.backward(g)
@@ -198,34 +211,49 @@ class Model:
 
     def grads(self):
         "The parameter gradients of the last `backward`, as a dict `w1, b1, w2, b2`."
+        return self._grads('Model.grads')
+
+    def _grads(self, fn):
         l1, l2 = self.layers[0], self.layers[2]
-        if not hasattr(l1, 'grads'): raise RuntimeError("Model.grads: call the model, then backward(), first")
+        if not hasattr(l1, 'grads'): raise ValueError(f"{fn}: call the model, then backward(), first")
         return dict(w1=l1.grads['w'], b1=l1.grads['b'], w2=l2.grads['w'], b2=l2.grads['b'])
 
     def step(self, lr):
         "One step of plain SGD: `p -= lr * grad` for every parameter, in place."
-        check_number('step', lr=lr)
-        for p, g in zip(self.params, self.grads().values()): p -= lr * g
+        lr, grads = _lr('Model.step', lr), self._grads('Model.step')
+        if not all(p.flags.writeable for p in self.params): raise ValueError("Model.step: the parameters are read-only arrays; pass copies")
+        for p, g in zip(self.params, grads.values()): p -= lr * g
+
+def _lr(fn, lr):
+    "`lr` as a Python float: any real number that is finite as a float (an int, a NumPy scalar, a `Fraction`), else a clear error."
+    check_number(fn, lr=lr)
+    try: f = float(lr)
+    except OverflowError: f = math.inf
+    if not math.isfinite(f): raise ValueError(f"{fn}: lr must be a finite number, got {lr}")
+    return f
 
 # %% ../nbs/10_numpy.ipynb #dde6fa79
 def accuracy(logits, targ):
     "Fraction of rows of `logits` `(n, k)` whose largest entry is at the index `targ` (`(n,)`, or `(n, 1)` read as `(n,)`)."
     check_type('accuracy', np.ndarray, logits=logits, targ=targ)
     if targ.ndim == 2 and targ.shape[1] == 1: targ = targ[:, 0]           # (n, 1) labels: one per row, not broadcast
-    check_shapes('accuracy', np.ndarray, logits=(logits, 'n k'), targ=(targ, 'n'), min_size={'n': 1, 'k': 1})
+    check_shapes('accuracy', np.ndarray, logits=(logits, 'n k', 'real'), targ=(targ, 'n', 'real'), min_size={'n': 1, 'k': 1})
     return float((logits.argmax(axis=1) == targ).mean())
 
 def fit(model, x, y, epochs=5, lr=0.1, bs=64, rng=None):
     "Mini-batch SGD on `model` for `epochs` passes over `x, y` in a shuffled order; returns the loss of every batch."
     check_type('fit', Model, model=model)
-    check_shapes('fit', np.ndarray, x=(x, 'n i'), w1=(model.params[0], 'i _'), y=(y, 'n'), min_size={'n': 1})
-    check_int('fit', 0, 10_000, epochs=epochs); check_int('fit', bs=bs); check_number('fit', lr=lr)
-    rng, losses = _generator('fit', rng), []
-    for _ in range(epochs):
-        idx = rng.permutation(len(x))
-        for i in range(0, len(x), bs):
-            b = idx[i:i + bs]
-            losses.append(float(model(x[b], y[b])))
-            model.backward(input_grad=False)
-            model.step(lr)
+    w1, b1, w2, b2 = model.params
+    check_shapes('fit', np.ndarray, x=(x, 'n i', 'float'), w1=(w1, 'i h', 'float'), b1=(b1, 'h', 'float'), w2=(w2, 'h o', 'float'),
+                 b2=(b2, 'o', 'float'), y=(y, 'n'), min_size={'n': 1})
+    check_int('fit', 0, 10_000, epochs=epochs); check_int('fit', bs=bs)
+    lr, rng, losses = _lr('fit', lr), _generator('fit', rng), []
+    with errors_named('fit'):                         # e.g. labels that the loss refuses
+        for _ in range(epochs):
+            idx = rng.permutation(len(x))
+            for i in range(0, len(x), bs):
+                b = idx[i:i + bs]
+                losses.append(float(model(x[b], y[b])))
+                model.backward(input_grad=False)
+                model.step(lr)
     return losses

@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['Exercise', 'find_exercises', 'stub_cell', 'practice_notebook', 'ExerciseResult', 'exercise', 'ExerciseSummary',
-           'exercise_summary', 'write_exercises', 'solution_leaks', 'nbgrader_course', 'grade_notebook', 'grade',
-           'grade_main']
+           'exercise_summary', 'write_exercises', 'solution_leaks', 'nbgrader_course', 'graded', 'grade_child',
+           'grade_notebook', 'grade', 'grade_main']
 
 # %% ../nbs/93_practice.ipynb #f189e11a
 import ast, html, importlib, inspect, json, linecache, os, re, sys, time
@@ -25,7 +25,9 @@ _EXPORT = re.compile(r'^\s*#\s*\|\s*(export|exporti|exports|default_exp)\b')
 _CHECKS_HEADING = '## Exercise checks'
 _EXPORT_CALL = 'nbdev_' 'export()'   # in two parts: nbdev_test skips every cell whose source names it
 
-def _src(cell): return ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
+def _src(cell):
+    s = cell.get('source', '')                       # nbformat requires it, but a hand-made cell may lack it
+    return ''.join(s) if isinstance(s, list) else s
 def _lines(s): return s.splitlines(keepends=True)
 
 class Exercise:
@@ -93,13 +95,15 @@ def _segment(lines, node):
     return '\n'.join([_cut(lines[first], node.col_offset)[1], *lines[first + 1:last], _cut(lines[last], node.end_col_offset)[0]])
 
 def _is_check(st):
-    """Input validation that a stub keeps: `if ...: raise ...`, a loop of those, a call to a `check...`/`_check...` helper
-    (also assigned, or several in a tuple), and `super().__init__()`."""
-    if isinstance(st, ast.If): return not st.orelse and all(isinstance(s, ast.Raise) for s in st.body)
+    """Input validation that a stub keeps: a call to a `check...`/`_check...` helper (also assigned, or several in a tuple,
+    or one of two such calls chosen by `... if ... else ...`), `super().__init__()`, and `if`/`else` statements and loops
+    made of nothing but those and `raise`."""
+    if isinstance(st, ast.If): return all(isinstance(s, ast.Raise) or _is_check(s) for s in st.body + st.orelse)
     if isinstance(st, ast.For): return not st.orelse and all(_is_check(s) for s in st.body)
     value = st.value if isinstance(st, (ast.Expr, ast.Assign)) else None
     calls = value.elts if isinstance(value, ast.Tuple) and isinstance(st, ast.Assign) else [value]
     def checks(call):
+        if isinstance(call, ast.IfExp): return checks(call.body) and checks(call.orelse)
         if not isinstance(call, ast.Call): return False
         f = call.func
         name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ''
@@ -187,10 +191,12 @@ def _intro_text(stem, exs):
             f"cells after it use the course's reference version. The last cell sums up your progress.")
 
 # %% ../nbs/93_practice.ipynb #861ad891
+_LESSON_LINK = re.compile(r'\]\((\d\d_\w+\.ipynb)')       # a relative link to another lesson: `](04_backward.ipynb#...`
+
 def practice_notebook(nb, mode='exercise', stem='this lesson'):
     """A lesson notebook (`json` dict) turned into its practice form, without outputs or nbdev directives:
     `mode='exercise'` stubs every exercise (the learner's notebook), `'solution'` keeps the lesson's code (to grade the
-    lesson itself), `'nbgrader'` marks solution and grade cells for nbgrader. Each exercise's check cell comes right after
+    lesson itself), `'nbgrader'` marks solution and grade cells for nbgrader (each grade cell runs its tests in a fresh process: `grade_child`). Each exercise's check cell comes right after
     the cell that defines it, and a summary cell ends the notebook. Cell ids derive from the lesson's, so the output is stable."""
     check_type('practice_notebook', dict, nb=nb)
     check_choice('practice_notebook', 'mode', mode, ('exercise', 'solution', 'nbgrader'))
@@ -203,7 +209,7 @@ def practice_notebook(nb, mode='exercise', stem='this lesson'):
         if cid in check_ids or (c['cell_type'] == 'markdown' and src.lstrip().startswith(_CHECKS_HEADING)): continue
         if c['cell_type'] == 'code' and _EXPORT_CALL in src: last_id = cid; continue
         if c['cell_type'] != 'code':
-            cells.append(_markdown(src, cid, c.get('metadata')))
+            cells.append(_markdown(_LESSON_LINK.sub(r'](../nbs/\1', src), cid, c.get('metadata')))   # links point at the lessons in nbs/
             if not titled and src.lstrip().startswith('# '):
                 cells.append(_markdown(_intro_text(stem, exs), f"{cid}-practice")); titled = True
             continue
@@ -220,7 +226,7 @@ def practice_notebook(nb, mode='exercise', stem='this lesson'):
         for e in here:
             meta = ({'nbgrader': dict(grade=True, grade_id=f"check-{e.name}", locked=True, points=1, schema_version=3,
                                       solution=False, task=False)} if mode == 'nbgrader' else {})
-            cells.append(_code(_check_source(e, strict=mode == 'nbgrader'), f"{e.cell_id}-check", meta))
+            cells.append(_code(_grade_cell_source(e) if mode == 'nbgrader' else _check_source(e, strict=False), f"{e.cell_id}-check", meta))
     names = ', '.join(repr(e.name) for e in exs)
     cells.append(_markdown("## Your progress", f"{last_id}-progress"))
     cells.append(_code(f"from scratchnet.practice import exercise_summary\nexercise_summary([{names}])", f"{last_id}-summary"))
@@ -280,6 +286,8 @@ class exercise:
     def __init__(self, name, fallback=None, strict=False, ns=None):
         check_type('exercise', str, name=name)
         if fallback is not None: check_type('exercise', str, fallback=fallback)
+        if fallback is not None and not re.fullmatch(r'[A-Za-z_]\w*(\.[A-Za-z_]\w*)+', fallback):
+            raise ValueError(f"exercise: fallback must name the reference as 'package.module.name', got {fallback!r}")
         if ns is not None: check_type('exercise', dict, ns=ns)
         self.name, self.fallback, self.strict = name, fallback, bool(strict)
         self.ns = sys._getframe(1).f_globals if ns is None else ns    # where the fallback goes: the notebook's namespace
@@ -399,54 +407,246 @@ def nbgrader_course(dest, nbs='nbs', only=None):
     (dest / 'nbgrader_config.py').write_text(_NBGRADER_CONFIG, encoding='utf-8'); written.append(dest / 'nbgrader_config.py')
     return written
 
+# %% ../nbs/93_practice.ipynb #5a1c9d20
+_GRADE_HEAD = '# scratchnet grade: '       # the first line of every nbgrader grade cell
+_GRADE_TIMEOUT = 120                       # seconds for one grade cell's fresh process, unless SCRATCHNET_GRADE_TIMEOUT says otherwise
+
+def _grade_cell_source(e):
+    "The locked nbgrader grade cell of exercise `e`: run its tests in a fresh process (`grade_child`), then a plain `assert`."
+    if "'''" in e.test or e.test.rstrip().endswith('\\'): raise ValueError(f"exercise {e.name}: its test cannot be quoted in a grade cell")
+    return f"""{_GRADE_HEAD}{e.name}
+# 1 point. The lesson's tests for `{e.name}` run in a fresh Python process, after the cells of this notebook
+# so far, within SCRATCHNET_GRADE_TIMEOUT seconds (default {_GRADE_TIMEOUT}); what the notebook changes in its own Python
+# cannot change the verdict (see 93_practice). Unless they pass, the cells below use the course's reference.
+import json as _json, os as _os, secrets as _secrets, subprocess as _subprocess, sys as _sys
+_key, _limit = _secrets.token_hex(16), float(_os.environ.get('SCRATCHNET_GRADE_TIMEOUT', {_GRADE_TIMEOUT}))
+_job = _json.dumps(dict(key=_key, name={e.name!r}, failed=globals().get('_scratchnet_failed', {{}}),
+                        cells=list(get_ipython().history_manager.input_hist_raw), test=r'''{e.test}'''))
+try:
+    _run = _subprocess.run([_sys.executable, '-c', 'from scratchnet.practice import grade_child; grade_child()'],
+                           input=_job, capture_output=True, text=True, timeout=_limit)
+    _verdict = next((_json.loads(l[len(_key):]) for l in _run.stdout.splitlines() if l.startswith(_key)),
+                    dict(status='error', message=f"exited: the process that ran the tests ended without a verdict (exit status "
+                                                 f"{{_run.returncode}}: os._exit, a crash, or too little memory)"))
+except _subprocess.TimeoutExpired:
+    _verdict = dict(status='error', message=f"timed out after {{_limit:g}} s: the tests did not finish (a loop that never ends?)")
+try: assert _verdict['status'] == 'solved', f"{e.name}: {{_verdict['status']}}: {{_verdict['message']}}"
+finally: __import__('scratchnet.practice', fromlist=['graded']).graded(globals(), {e.name!r}, {e.reference!r}, _verdict)"""
+
+def graded(ns, name, fallback, verdict):
+    """The kernel's side of a grade cell, once its `assert` has decided: show the verdict and keep it for `exercise_summary`;
+    unless solved, note `name` for the grade cells below and put the reference `fallback` in place of `ns[name]`."""
+    status = verdict.get('status') if isinstance(verdict, dict) else None
+    res = ExerciseResult(name, status if status in _MARKS else 'error', verdict.get('message', '') if isinstance(verdict, dict) else '')
+    if status != 'solved':
+        ns.setdefault('_scratchnet_failed', {})[name] = fallback
+        if fallback:
+            try: res.message += f"\n↪ The cells below use {_fall_back(ns, name, _resolve(fallback))} instead of yours."
+            except (ImportError, AttributeError) as e: res.message += f"\n(the reference {fallback} is not available: {e})"
+    _RESULTS[name] = res
+    _show(res)
+
+def _free_names(src):
+    "The names that the code `src` reads but never binds (nor are builtins): what it takes from the notebook."
+    import builtins
+    tree = ast.parse(src)
+    loaded, bound = set(), set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name): (loaded if isinstance(n.ctx, ast.Load) else bound).add(n.id)
+        elif isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)): bound.add(n.name)
+        elif isinstance(n, ast.arg): bound.add(n.arg)
+        elif isinstance(n, ast.alias): bound.add((n.asname or n.name).split('.')[0])
+        elif isinstance(n, ast.ExceptHandler) and n.name: bound.add(n.name)
+    return sorted(loaded - bound - set(dir(builtins)))
+
+_GUARDED = ('builtins', 'sys', 'torch', 'numpy', 'fastcore', 'scratchnet', 'math', 'cmath', 'operator', 'functools', 'itertools',
+            'collections', 'numbers', 'json', 'linecache', 'ast', 're', 'types', 'copy', 'typing', 'abc', 'contextlib', 'inspect',
+            'traceback', 'IPython')    # the modules that the tests and the verdict use (a plot or a warning filter is no matter)
+_VOLATILE = {'sys': {'stdout', 'stderr', 'stdin', 'displayhook', 'excepthook', 'last_type', 'last_value', 'last_traceback',
+                     'last_exc', 'ps1', 'ps2', 'ps3'}, 'builtins': {'_'}}
+
+def _fingerprint(skip=()):
+    """Every loaded module of the packages in `_GUARDED` (by name), every attribute of each, and every attribute of the
+    classes they define: the objects
+    themselves (kept alive, so that `is` compares them), apart from the few that Python and IPython rebind as they run.
+    Modules in `skip` (the notebook's own namespace) are left out."""
+    import warnings
+    fp = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        for mname, mod in list(sys.modules.items()):
+            if mod is None or mname.split('.')[0] not in _GUARDED or any(mod is s for s in skip): continue
+            fp['module', mname] = mod
+            d = getattr(mod, '__dict__', None)
+            if not isinstance(d, dict): continue
+            volatile = _VOLATILE.get(mname, ())
+            for k, v in list(d.items()):
+                if k in volatile: continue
+                fp['attr', mname, k] = v
+                if isinstance(v, type) and getattr(v, '__module__', None) == mname:
+                    fp['class', f"{mname}.{k}"] = v
+                    for a, w in list(vars(v).items()): fp['attr', f"{mname}.{k}", a] = w
+    return fp
+
+def _changed(before, after):
+    "What differs between two fingerprints: a module or attribute rebound or deleted, or an attribute added to a class."
+    def name(k): return f"sys.modules[{k[1]!r}]" if k[0] == 'module' else '.'.join(k[1:])
+    diff = [name(k) for k, v in before.items() if k[0] != 'class' and (k not in after or after[k] is not v)]
+    diff += [name(k) for k in after if k not in before and k[0] == 'attr' and ('class', k[1]) in before]
+    return diff
+
+def _grade_job(job):
+    "Run the notebook's cells, then the exercise's tests, in this (fresh) process; return `(status, message)`."
+    import builtins
+    from IPython.core.interactiveshell import InteractiveShell
+    name, test, failed = job['name'], job['test'], dict(job.get('failed') or {})
+    shell = InteractiveShell.instance()
+    for m in ['torch', 'numpy', 'fastcore.test', 'math', *(a.name for n in ast.walk(ast.parse(test)) if isinstance(n, ast.Import) for a in n.names),
+              *(n.module for n in ast.walk(ast.parse(test)) if isinstance(n, ast.ImportFrom) and n.module and not n.level)]:
+        try: importlib.import_module(m)        # what the tests use is loaded before any of the notebook's code runs
+        except ImportError: pass
+    refs = {}
+    for n, fb in failed.items():
+        try: refs[n] = _resolve(fb) if fb else None
+        except (ImportError, AttributeError, ValueError): refs[n] = None
+    skip = (shell.user_module, sys.modules.get('__main__'))
+    before = _fingerprint(skip)
+    ns = shell.user_ns
+    for src in job['cells']:
+        if not isinstance(src, str): continue
+        head = src.split('\n', 1)[0]
+        if head.startswith(_GRADE_HEAD):           # an earlier grade cell: where it failed, the lesson went on with the reference
+            n = head[len(_GRADE_HEAD):].strip()
+            if refs.get(n) is not None: _fall_back(ns, n, refs[n])
+            continue
+        shell.run_cell(src, store_history=False, silent=True)
+    # the tests, in a namespace of their own: only the names they read from the notebook (the exercise) come from it
+    check_ns = {'__builtins__': builtins, '_scratchnet_exercise': exercise}
+    check_ns.update({k: ns[k] for k in _free_names(test) if k in ns})
+    fname = f"<grade {name}>"
+    code = f"with _scratchnet_exercise({name!r}, ns={{}}):\n    def _test():\n{_indent(test, 8)}\n    _test()\n"
+    linecache.cache[fname] = (len(code), None, code.splitlines(keepends=True), fname)
+    exec(compile(code, fname, 'exec'), check_ns)
+    res = _RESULTS.get(name)
+    changed = _changed(before, _fingerprint(skip))
+    if changed:
+        return 'error', (f"the notebook's code changed {', '.join(changed[:3])}{f' and {len(changed) - 3} more' if len(changed) > 3 else ''}, "
+                         f"which the tests rely on: no verdict can be trusted then (put it back, or leave it alone)")
+    if not isinstance(res, ExerciseResult) or res.name != name: return 'error', "the tests gave no verdict"
+    return res.status, res.message
+
+def grade_child():
+    """The fresh process behind an nbgrader grade cell: read the job (JSON) from stdin, run the notebook's cells and the
+    exercise's tests (`_grade_job`), and write the verdict as one line, after the job's key, to the original stdout. What the
+    notebook prints goes nowhere. Exits with `os._exit`, so nothing of the notebook runs after the verdict."""
+    out = os.fdopen(os.dup(1), 'w', encoding='utf-8')
+    job = json.loads(sys.stdin.read())
+    sink = os.open(os.devnull, os.O_WRONLY); os.dup2(sink, 1); os.dup2(sink, 2)
+    try: status, message = _grade_job(job)
+    except BaseException as e: status, message = 'error', f"the grading process failed: {type(e).__name__}: {_clip(e, 200)}"
+    out.write(job['key'] + json.dumps(dict(status=status, message=str(message))) + '\n'); out.flush()
+    os._exit(0)
+
 # %% ../nbs/93_practice.ipynb #ea7872a1
 _GRADE_MARK = '<<scratchnet-grade>>'
-_WITH = re.compile(r"^with exercise\('(\w+)'", re.M)
+_WITH = re.compile(r"^with exercise\('(\w+)'(?:, fallback='([\w.]+)')?", re.M)
+_GRACE = 10        # seconds a kernel gets to answer again after an interrupt
 
-def grade_notebook(path, timeout=300, retries=1):
-    """Run the notebook at `path` headless in a fresh kernel (IN_TEST=1, at most `timeout` seconds in all) and return rows
-    `(exercise, status, message)`: one per exercise (a run that hangs or loses its kernel is tried `retries` more times), plus one 'error' row per other cell that failed; None if it has no exercises.
-    A lesson notebook (with `#| exercise` cells) is graded in its practice form with its own solutions."""
+def _checked_cells(cells):
+    """In a practice notebook's `cells`: {index of a check cell: [(exercise, reference or None), ...]}, and
+    {index of a check cell: index of the code cell it checks (the last code cell above that is no check)}."""
+    checks, target, last = {}, {}, None
+    for i, c in enumerate(cells):
+        if c['cell_type'] != 'code': continue
+        found = [(m.group(1), m.group(2)) for m in _WITH.finditer(_src(c))] if str(c.get('id', '')).endswith('-check') else []
+        if found: checks[i], target[i] = found, last
+        else: last = i
+    return checks, target
+
+def _stand_in(exs):
+    "Code that records each exercise of `exs` as an error and puts its reference in place: a check cell that cannot run."
+    return '\n'.join(["from scratchnet.practice import exercise"] + [
+        f"with exercise({n!r}, fallback={fb!r}): raise RuntimeError('not run: see the grader')" for n, fb in exs])
+
+def _run_once(nb, cells, path, timeout, replaced, blame):
+    """Run `cells` (with the sources in `replaced` instead) in a fresh kernel, `timeout` seconds per cell. A cell that runs
+    longer is interrupted and the run goes on; a kernel that then stays busy, or that dies, ends the run. `blame(i, why)` is
+    told about each such cell. Returns the executed notebook and whether it ran to the end."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+    node = nbformat.from_dict(dict(nb, cells=[dict(c, source=replaced.get(i, c['source'])) for i, c in enumerate(cells)],
+                                   nbformat=4, nbformat_minor=5))
+    client = NotebookClient(node, kernel_name='python3', allow_errors=True, timeout=int(timeout), interrupt_on_timeout=False,
+                            resources={'metadata': {'path': str(path.resolve().parent)}})
+    with client.setup_kernel():
+        for i, cell in enumerate(node.cells):
+            if cell.cell_type != 'code': continue
+            try: client.execute_cell(cell, i); continue
+            except CellTimeoutError: blame(i, f"timed out after {timeout:g} s")
+            except DeadKernelError:
+                blame(i, "exited: the Python kernel ended (os._exit, a crash, or too little memory)"); return node, False
+            client.km.interrupt_kernel()                               # a loop that never ends: stop it, and go on
+            client.timeout = _GRACE
+            try: client.execute_cell(nbformat.v4.new_code_cell('pass'), i)
+            except (CellTimeoutError, DeadKernelError): return node, False   # it would not stop
+            finally: client.timeout = int(timeout)
+    return node, True
+
+def grade_notebook(path, timeout=300):
+    """Run the notebook at `path` headless (IN_TEST=1, each cell at most `timeout` seconds) and return rows
+    `(exercise, status, message)`: one per exercise, plus one 'error' row per other cell that failed; None if it has no
+    exercises. A lesson notebook (with `#| exercise` cells) is graded in its practice form with its own solutions.
+    Each exercise is graded on its own: a cell that runs too long is interrupted; if the kernel then stays busy or if it
+    dies (`os._exit`, a crash), the notebook runs again in a fresh kernel with that cell left out (a check cell: replaced
+    by the reference). The exercise of that cell is an error, the others get their own verdicts."""
     check_number('grade_notebook', lo=1, timeout=timeout)
     path = Path(path)
     raw = _read(path)
     nb = practice_notebook(raw, 'solution', path.stem) if _has_markers(raw) else raw
-    names = [m.group(1) for c in nb['cells'] if c['cell_type'] == 'code' and str(c.get('id', '')).endswith('-check')
-             for m in _WITH.finditer(_src(c))]
-    if not names: return None
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
     cells = [dict(c, source=_src(c), **(dict(outputs=[], execution_count=None) if c['cell_type'] == 'code' else {}))
              for c in nb['cells']]
+    checks, target = _checked_cells(cells)
+    names = [n for exs in checks.values() for n, _ in exs]
+    if not names: return None
     report = (f"import json\nfrom scratchnet.practice import _RESULTS\n"
               f"print({_GRADE_MARK!r} + json.dumps({{k: [r.status, r.message] for k, r in _RESULTS.items()}}))")
     cells.append(dict(_code('', 'scratchnet-grade'), source=report))
+    forced, replaced, failed_cells = {}, {}, {}        # exercise → why; cell → what runs instead; other cell → why
+    def blame(i, why):
+        if i in checks:
+            for n, _ in checks[i]: forced.setdefault(n, f"{why} while its check ran; the cells below used the reference")
+            replaced[i] = _stand_in(checks[i])
+            return
+        mine = [j for j, t in target.items() if t == i]
+        for j in mine:
+            for n, _ in checks[j]: forced.setdefault(n, f"{why} while the cell that defines it ran; the cells below used the reference")
+            replaced[j] = _stand_in(checks[j])
+        if not mine: failed_cells.setdefault(i, why)
+        replaced[i] = ''
     note, old = None, os.environ.get('IN_TEST')
     os.environ['IN_TEST'] = '1'                    # the kernel inherits it: the lessons' slow cells shrink
     try:
-        for attempt in range(retries + 1):         # a kernel that hangs or dies (a lost message on a busy machine) gets a fresh one
-            node = nbformat.from_dict(dict(nb, cells=[dict(c) for c in cells], nbformat=4, nbformat_minor=5))
-            deadline = time.monotonic() + timeout
-            client = NotebookClient(node, kernel_name='python3', allow_errors=True, timeout=int(timeout),
-                                    timeout_func=lambda cell: max(1, int(deadline - time.monotonic())),
-                                    resources={'metadata': {'path': str(path.resolve().parent)}})
-            try: client.execute(); note = None; break
-            except CellTimeoutError: note = f"the notebook did not finish within {timeout} s ({attempt + 1} tries)"
-            except DeadKernelError: note = f"the kernel died ({attempt + 1} tries)"
-            except Exception as e: note = f"the notebook could not run: {type(e).__name__}: {_clip(e, 200)}"; break
+        for attempt in range(len(cells)):          # each new run leaves out at least one more cell, so this ends
+            try:
+                node, done = _run_once(nb, cells, path, timeout, dict(replaced), blame)
+                if done: break
+            except Exception as e:
+                note = f"the notebook could not run: {type(e).__name__}: {_clip(e, 200)}"; node = None; break
     finally:
         if old is None: os.environ.pop('IN_TEST', None)
         else: os.environ['IN_TEST'] = old
     found, rows = {}, []
-    for c in node.cells:
+    for i, c in enumerate(node.cells if node is not None else []):
+        if i in failed_cells: rows.append((f"cell {c.get('id')}", 'error', failed_cells[i])); continue
         for o in c.get('outputs', []):
             if c.get('id') == 'scratchnet-grade' and o.get('output_type') == 'stream':
                 for l in o.get('text', '').splitlines():
                     if l.startswith(_GRADE_MARK): found = json.loads(l[len(_GRADE_MARK):])
             elif o.get('output_type') == 'error' and c.get('id') != 'scratchnet-grade':
                 rows.append((f"cell {c.get('id')}", 'error', f"{o.get('ename')}: {_clip(o.get('evalue'), 200)}"))
-    ex_rows = [(n, *found[n]) if n in found else (n, 'error', note or "its check never ran") for n in names]
+    ex_rows = [(n, 'error', forced[n]) if n in forced else (n, *found[n]) if n in found else (n, 'error', note or "its check never ran")
+               for n in names]
     return ex_rows + rows
 
 def grade(paths, timeout=300, out=None):
@@ -472,7 +672,7 @@ def grade(paths, timeout=300, out=None):
 # %% ../nbs/93_practice.ipynb #01e1e3d8
 @call_parse
 def grade_main(paths: Param("notebooks to grade: exercise notebooks, or lessons from nbs/ (graded as the solutions)", str, nargs='+'),
-               timeout: Param("seconds allowed per notebook run (a hung run is tried once more)", int) = 300):
+               timeout: Param("seconds allowed per cell (an exercise whose cell runs longer is an error)", int) = 300):
     "`scratchnet-grade`: grade notebooks headless; the exit status is 0 only if every exercise is solved."
     counts = grade(list(paths), timeout)
     return 0 if counts['solved'] and not counts['unsolved'] and not counts['error'] else 1

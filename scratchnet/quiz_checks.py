@@ -7,9 +7,9 @@ __all__ = ['MAX_TEXT', 'QUESTIONS', 'CheckResult', 'grade_choice', 'grade_number
            'check', 'check_text']
 
 # %% ../nbs/92_quiz_checks.ipynb #eb10d80a
-import ast, html, math, operator, re
+import ast, fractions, html, math, operator, re, sys
 import torch
-from .sandbox import run_isolated, call_each, plain, describe_error, check_timeout, clip
+from .sandbox import run_isolated, call_each, plain, describe_error, check_timeout, clip, type_is, type_name
 
 # %% ../nbs/92_quiz_checks.ipynb #b52e6d8c
 class CheckResult:
@@ -29,34 +29,68 @@ class CheckResult:
 class _Fail(Exception):
     "A wrong answer; the message says what was expected and what came back."
 
+class _NotGraded(Exception):
+    "No verdict: the check was stopped before the answer finished (Stop, where it cannot be raised again)."
+
 # %% ../nbs/92_quiz_checks.ipynb #7d737fca
 MAX_TEXT = 200     # characters: every text answer is a letter, a number, a shape or one short value
 
+def _as_text(answer):
+    "`answer` as a plain `str` when it is text, else None; decided by its type, and a subclass of `str` is copied by `str`'s own code."
+    t = type(answer)
+    return answer if t is str else str.__str__(answer) if issubclass(t, str) else None
+
 def _text(answer, what):
     "The answer as one stripped line of text; fails for anything else, or for text far longer than the format needs."
-    if not isinstance(answer, str): raise _Fail(f"expected text ({what}), got {type(answer).__name__}")
-    s = str.strip(answer)                                  # str's own strip, even for a str subclass
+    s = _as_text(answer)
+    if s is None: raise _Fail(f"expected text ({what}), got {type_name(answer)}")
+    s = s.strip()
     if len(s) > MAX_TEXT: raise _Fail(f"your answer is {len(s):,} characters long; this question takes {what}")
     if not s: raise _Fail(f"the answer is empty; this question takes {what}")
     return s
 
-def _norm(s): return ' '.join(s.replace('`', '').split()).casefold()
+def _norm(s):
+    "Text as an option is compared: no backticks, lower case, one space between words, and none next to a symbol."
+    return re.sub(r' ?([^\w ]) ?', r'\1', ' '.join(s.replace('`', '').split())).casefold()
 
 def grade_choice(q, answer):
-    "A letter (`b`, `(b)`, `b)`) or the exact text of one option; right when it is `q['right']`."
+    """A letter (`b`, `(b)`, `b)`), the text of one option, or both as the quiz prints them (`(b) text`); right when it is
+    option `q['right']`. Case, backticks and spaces (around symbols too: `c[:,None]`) do not matter."""
     opts, letters = q['options'], 'abcdefgh'[:len(q['options'])]
     s = _text(answer, f"a letter {letters[0]}–{letters[-1]} or the text of one option")
-    m = re.fullmatch(r'\(?([a-h])[).]?', s.casefold())
-    i = letters.index(m[1]) if m and m[1] in letters else next((j for j, o in enumerate(opts) if _norm(o) == _norm(s)), None)
-    if i is None: raise _Fail(f"{clip(s, 60)!r} is not one of the options: answer with a letter {letters[0]}–{letters[-1]} or the exact text of one option")
+    texts = [_norm(o) for o in opts]
+    letter = re.fullmatch(r'\(?([a-h])[).]?', s.casefold())
+    both = re.fullmatch(r'\(?([a-h])[).:]\s*(.+)', s, re.S | re.I)
+    if letter: i = letters.find(letter[1])
+    elif _norm(s) in texts: i = texts.index(_norm(s))
+    elif both and both[1].lower() in letters and _norm(both[2]) in texts:
+        i, j = letters.index(both[1].lower()), texts.index(_norm(both[2]))
+        if i != j: raise _Fail(f"the letter ({letters[i]}) and the text of option ({letters[j]}) disagree: answer with one of them")
+    else: i = -1
+    if i < 0: raise _Fail(f"{clip(s, 60)!r} is not one of the options: answer with a letter {letters[0]}–{letters[-1]}, or the text of one option")
     if i != q['right']: raise _Fail(f"({letters[i]}) is not it. {q['why']}")
     return f"Correct: ({letters[i]}) {opts[i]}"
 
 # %% ../nbs/92_quiz_checks.ipynb #a483a3e0
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv, ast.Pow: operator.pow}
 
+def _roots(s):
+    "`s` with every √x written as sqrt(x): √ takes the number or the bracketed expression right after it, so √2/512 is (√2)/512."
+    while '√' in s:
+        i = s.rindex('√')                                     # the last one first: its operand has no √ left in it
+        j = i + 1 + len(s[i + 1:]) - len(s[i + 1:].lstrip())
+        if m := re.match(r'(math\.)?(sqrt)?\(', s[j:]):
+            depth, end = 0, None
+            for k in range(j + m.end() - 1, len(s)):
+                depth += (s[k] == '(') - (s[k] == ')')
+                if depth == 0: end = k + 1; break
+        else: end = j + m.end() if (m := re.match(r'(\d+\.?\d*|\.\d+)(e[+-]?\d+)?', s[j:], re.I)) else None
+        if end is None: raise ValueError("√ of what?")
+        s = f"{s[:i]}sqrt({s[j:end]}){s[end:]}"
+    return s
+
 def _arith(s):
-    "A number written as arithmetic: digits, + - * / **, parentheses and sqrt(...). Nothing else is evaluated."
+    "A number written as arithmetic: digits, + - * / **, parentheses, sqrt(...) and √. Nothing else is evaluated."
     def ev(n):
         if isinstance(n, ast.Constant) and type(n.value) in (int, float): return float(n.value)
         if isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.USub, ast.UAdd)):
@@ -68,14 +102,37 @@ def _arith(s):
         if (isinstance(n, ast.Call) and ast.unparse(n.func) in ('sqrt', 'math.sqrt') and len(n.args) == 1 and not n.keywords):
             return math.sqrt(ev(n.args[0]))
         raise ValueError("not arithmetic")
-    return ev(ast.parse(s.replace('√', 'sqrt'), mode='eval').body)
+    return ev(ast.parse(_roots(s.translate(str.maketrans('×÷−', '*/-'))), mode='eval').body)
+
+def _numpy_numbers():
+    "NumPy's own integer and float scalar types, when NumPy has been imported."
+    np = sys.modules.get('numpy')
+    return tuple({np.dtype(c).type for c in 'bhilqBHILQefdg'}) if np is not None else ()
+
+def _number(answer):
+    """A number given as itself: a Python int or float, a `Fraction` of ints, a NumPy integer or float, or a 0-d tensor;
+    None for anything else (a bool too). Only types are looked at before the value is read by Python's, NumPy's or PyTorch's own code."""
+    t = type(answer)
+    if t is fractions.Fraction and type(answer.numerator) is int and type(answer.denominator) is int or type_is(answer, int, float, *_numpy_numbers()):
+        try: return float(answer)
+        except OverflowError: return math.inf
+    if t is torch.Tensor and answer.ndim == 0 and answer.layout == torch.strided and not (answer.is_meta or answer.is_quantized):
+        if not (answer.is_complex() or answer.dtype == torch.bool): return float(answer.item())
+    return None
 
 def grade_number(q, answer):
-    "A number (digits or a little arithmetic such as 1/16 or sqrt(2/512)); right within 1 % of `q['right']`."
-    s = _text(answer, 'a number')
-    try: v = _arith(s)
-    except (SyntaxError, ValueError, TypeError, ZeroDivisionError, OverflowError, RecursionError):
-        raise _Fail(f"{clip(s, 60)!r} is not a number: type digits such as 0.25, or arithmetic such as 1/4") from None
+    "A number, as text (digits, or a little arithmetic such as 1/16 or √(2/512)) or as itself; right within 1 % of `q['right']`."
+    v = _number(answer)
+    if v is None:
+        if type(answer) is torch.Tensor:
+            if answer.ndim == 0: raise _Fail(f"expected a real number, got a tensor of dtype {answer.dtype}")
+            raise _Fail(f"expected one number, got a tensor of shape {tuple(answer.shape)}: a number is a 0-d tensor, or use .item()")
+        if _as_text(answer) is None: raise _Fail(f"expected a number, as text (0.25, 1/4, √2/8) or as itself, got {type_name(answer)}")
+        s = _text(answer, 'a number')
+        try: v = _arith(s)
+        except (SyntaxError, ValueError, TypeError, ZeroDivisionError, OverflowError, RecursionError):
+            raise _Fail(f"{clip(s, 60)!r} is not a number: type digits such as 0.25, or arithmetic such as 1/4") from None
+    else: s = f"{v:g}"
     if not math.isclose(v, q['right'], rel_tol=0.01): raise _Fail(f"{clip(s, 60)} is not it. {q['why']}")
     return f"Correct: {q['right']:g}. {q['ok']}"
 
@@ -87,11 +144,19 @@ def _ints(s):
         raise ValueError
     return tuple(int(v) for v in re.findall(r'\d+', s))
 
+def _sizes(answer):
+    "A shape given as itself: a tuple or list of whole numbers, or a `torch.Size`; None for anything else."
+    if not type_is(answer, tuple, list, torch.Size) or len(answer) > 64: return None
+    return tuple(answer) if all(type(v) is int and 0 <= v < 2**63 for v in answer) else None
+
 def grade_shape(q, answer):
-    "A shape such as (4, 4); right when the sizes are exactly `q['right']`."
-    s = _text(answer, 'a shape such as (2, 3)')
-    try: got = _ints(s)
-    except ValueError: raise _Fail(f"{clip(s, 60)!r} is not a shape: write the sizes in parentheses, such as (2, 3)") from None
+    "A shape, as text such as (4, 4) or as a tuple, list or `torch.Size`; right when the sizes are exactly `q['right']`."
+    got = _sizes(answer)
+    if got is None:
+        if _as_text(answer) is None: raise _Fail(f"expected a shape: text such as (2, 3), or a tuple, list or torch.Size of whole numbers; got {type_name(answer)}")
+        s = _text(answer, 'a shape such as (2, 3)')
+        try: got = _ints(s)
+        except ValueError: raise _Fail(f"{clip(s, 60)!r} is not a shape: write the sizes in parentheses, such as (2, 3)") from None
     if got != q['right']: raise _Fail(f"{got} is not it. {q['why']}")
     return f"Correct: {q['right']}. {q['ok']}"
 
@@ -105,14 +170,25 @@ def _tensor_literal(s):
     if not isinstance(v, (list, tuple)) or 'True' in s or 'False' in s: raise ValueError
     return torch.tensor(v, dtype=torch.float64)
 
+def _numbers_tensor(t):
+    "Whether `t`, known to be a plain `torch.Tensor`, holds real numbers that can be read (not bools, not on the meta device)."
+    return t.layout == torch.strided and not (t.is_meta or t.is_quantized or t.is_nested or t.is_complex() or t.dtype == torch.bool)
+
 def grade_value(q, answer):
-    "One value such as tensor([2, 3]), optionally after the question's expression and '='; right when equal to `q['right']`."
-    s = _text(answer, 'a value such as tensor([1, 2])')
-    lhs, eq, rhs = s.rpartition('=')
-    if eq and _norm(lhs.rstrip('=')).replace(' ', '').replace('torch.', '') == q['expr'].replace(' ', ''): s = rhs.strip()
-    try: got = _tensor_literal(s)
-    except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
-        raise _Fail(f"{clip(s, 60)!r} is not a value I can read: write it as PyTorch prints it, such as tensor([1, 2])") from None
+    """One value: a tensor itself, or as text such as tensor([2, 3]), optionally after the question's expression and '=';
+    right when its values equal `q['right']`'s (whatever its dtype: `tensor([2., 3.])` is as right as `tensor([2, 3])`)."""
+    if type(answer) is torch.Tensor:
+        if not _numbers_tensor(answer): raise _Fail(f"expected a tensor of numbers, got one of dtype {answer.dtype} on {answer.device}")
+        if answer.shape != q['right'].shape: raise _Fail(f"a tensor of shape {tuple(answer.shape)} is not it. {q['why']}")
+        got, s = answer.detach().to('cpu', torch.float64), f"tensor({_fmt(answer.detach().cpu())})"
+    else:
+        if _as_text(answer) is None: raise _Fail(f"expected a tensor, as itself or as text such as tensor([1, 2]), got {type_name(answer)}")
+        s = _text(answer, 'a value such as tensor([1, 2])')
+        lhs, eq, rhs = s.rpartition('=')
+        if eq and _norm(lhs.rstrip('=')).replace(' ', '').replace('torch.', '') == q['expr'].replace(' ', ''): s = rhs.strip()
+        try: got = _tensor_literal(s)
+        except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+            raise _Fail(f"{clip(s, 60)!r} is not a value I can read: write it as PyTorch prints it, such as tensor([1, 2])") from None
     if got.shape != q['right'].shape or not torch.equal(got, q['right'].double()):
         raise _Fail(f"{clip(s, 60)} is not it. {q['why']}")
     return f"Correct: {q['ok']}"
@@ -176,12 +252,13 @@ def _sandboxed(answer, probe, *args, timeout):
     if out.kind == 'timeout': raise _Fail(f"your answer {out.message}")
     if out.kind == 'exited': raise _Fail(f"your answer {out.message}: it must return a value, not end the process")
     if out.kind == 'raised': raise _Fail(f"your answer raised {out.message}")
+    if out.kind == 'interrupted': raise _NotGraded("the check was stopped before your answer finished; it was not graded")
     raise _Fail(f"your answer could not be checked: {out.message}")
 
 def _calls(answer, sig, cases, timeout, pure=True):
     """Run `answer` on every `(args, what)` in `cases` in the sandbox and return its results. Fails at the first call that
     raises and, when `pure`, at the first call that changed an input (the input names are those in the signature `sig`)."""
-    if isinstance(answer, type) or not callable(answer): raise _Fail(f"expected a function {sig}, got {type(answer).__name__}")
+    if issubclass(type(answer), type) or not callable(answer): raise _Fail(f"expected a function {sig}, got {type_name(answer)}")   # by type alone
     names = re.findall(r'\w+', sig.split('(', 1)[1])
     results = _sandboxed(answer, call_each, [args for args, _ in cases], timeout=timeout)
     outs = []
@@ -321,8 +398,26 @@ def _kind_of(obj, base, what):
     if isinstance(obj, base): return f"an instance of {type(obj).__name__}: pass the class itself"
     return f"{type(obj).__name__} {clip(getattr(obj, '__name__', ''), 40)}".strip()
 
+class _Ctx:
+    "A stand-in for the `ctx` that autograd hands to a Function, so that its forward and backward can be called by hand."
+    needs_input_grad = (True,)
+    def save_for_backward(self, *tensors): self.saved_tensors = tensors
+    def mark_dirty(self, *tensors): pass
+    def mark_non_differentiable(self, *tensors): pass
+    def set_materialize_grads(self, value): pass
+
+def _backward_by_hand(Fn, x, go):
+    "In the sandbox: what `Fn.backward` returns for `go`, after `Fn.forward` on `x`, with no part of autograd in between."
+    ctx, x = _Ctx(), x.clone()
+    with torch.no_grad():
+        if Fn.setup_context is torch.autograd.Function.setup_context: Fn.forward(ctx, x)
+        else: Fn.setup_context(ctx, (x,), Fn.forward(x))            # the newer style: forward without ctx, then setup_context
+        g = Fn.backward(ctx, go.clone())
+    return g[0] if type(g) in (tuple, list) and len(g) == 1 else g
+
 def _probe_function(Fn, x, go):
-    "Run in the sandbox: `Fn.apply(x)`, the gradient it sends back for `go`, and gradcheck's verdict, as plain data."
+    """Run in the sandbox: `Fn.apply(x)` and the gradient that autograd sends back for `go`; then, in case the forward
+    patched autograd, the gradient that `Fn.backward` itself returns, called by hand. All as plain data, judged outside."""
     out = {'not': _kind_of(Fn, torch.autograd.Function, 'Function')}
     if out['not']: return out
     out['name'] = clip(Fn.__name__, 60)
@@ -333,8 +428,8 @@ def _probe_function(Fn, x, go):
     if not out['requires_grad']: return out
     try: out['gx'] = plain(torch.autograd.grad(y, xr, go)[0])
     except BaseException as e: return {**out, 'raised': f"the backward of {Fn.__name__} raised {describe_error(e)}"}
-    try: out['gradcheck'] = bool(torch.autograd.gradcheck(Fn.apply, (x.clone().requires_grad_(),), raise_exception=False))
-    except BaseException as e: out['raised'] = f"torch.autograd.gradcheck raised {describe_error(e)}"
+    try: out['g_hand'] = plain(_backward_by_hand(Fn, x, go))
+    except BaseException as e: out['raised'] = f"{Fn.__name__}.backward, called by hand after {Fn.__name__}.forward, raised {describe_error(e)}"
     return out
 
 @_checker(38)
@@ -349,8 +444,8 @@ def _check_function(Fn, timeout):
     _same_tensor(r['y'], x.clamp_min(0.), what, x=x)
     if not r['requires_grad']: raise _Fail(f"{what} returned a tensor that autograd cannot differentiate")
     _same_tensor(r['gx'], go * (x > 0), f"the gradient of {what}", x=x)
-    if not r['gradcheck']: raise _Fail("torch.autograd.gradcheck rejects the backward")
-    return "Correct: the forward matches torch.relu, and the backward passes gradcheck."
+    _same_tensor(r['g_hand'], go * (x > 0), f"the gradient that {r['name']}.backward returns, called by hand", x=x)
+    return "Correct: the forward matches torch.relu, and the backward gives ReLU's gradient, through autograd and called by hand."
 
 def _probe_linear(Linear, cases):
     "Run in the sandbox: build `Linear(n_in, n_out)` for each case, run it on `x`, backpropagate `go`; report it all as plain data."
@@ -404,7 +499,7 @@ def _check_linear(Linear, timeout):
 # %% ../nbs/92_quiz_checks.ipynb #8b5ca5e2
 _NB = {'00': '00_matmul', '01': '01_broadcasting', '02': '02_einsum', '03': '03_init', '04': '04_backward', '05': '05_refactor', '06': '06_pytorch'}
 
-_ENTER = {'choice': "a letter, or the exact text of one option", 'number': "a number, such as 0.25 or 1/4",
+_ENTER = {'choice': "a letter, the text of one option, or both: (b) text", 'number': "a number, such as 0.25, 1/4 or 1/√16",
           'shape': "a shape, such as (2, 3)", 'value': "a value as PyTorch prints it, such as tensor([1, 2])",
           'prose': "your own words: compare them with the model answer"}
 
@@ -527,24 +622,42 @@ _q(40, 'choice', '06', "nn.Module versus fastai's Module: what is the difference
 # %% ../nbs/92_quiz_checks.ipynb #9f6cd645
 _GRADERS = {'choice': grade_choice, 'number': grade_number, 'shape': grade_shape, 'value': grade_value}
 
+def _shown(v):
+    "A call's argument in a few characters, described without running any code of its own."
+    if type_is(v, int, float, bool, str, type(None)):
+        try: return clip(repr(v), 40)
+        except ValueError: return "a huge number"                     # an int too long to print
+    return f"a value of type {type_name(v)}"
+
 def check(n, answer, timeout=3.0):
-    """Check your `answer` to question `n` and return a `CheckResult`; never raises. A code answer runs in a sandbox
-    process, stopped after `timeout` seconds. A bad `n` or `timeout` gives a failed result about that argument."""
-    if type(n) is not int or n not in QUESTIONS: return CheckResult(n, False, f"there is no question {clip(repr(n), 40)}: the questions are numbered 1 to 40", graded=False)
-    try: check_timeout('check', timeout)
+    """Check your `answer` to question `n` and return a `CheckResult`. A code answer runs in a sandbox process, stopped after
+    `timeout` seconds; of any other answer only its type is looked at here, and then only text, numbers, shapes and tensors
+    are read. A bad `n` or `timeout` gives a failed result about that argument. `check` never raises, except that Stop
+    (a `KeyboardInterrupt`) comes through, after the sandbox is cleaned up."""
+    if type(n) is not int or n not in QUESTIONS:
+        return CheckResult(n if type(n) is int and abs(n) < 10**9 else _shown(n), False, f"there is no question {_shown(n)}: the questions are numbered 1 to 40", graded=False)
+    try:
+        if not type_is(timeout, int, float):                       # a NumPy number or a Fraction will do; nothing else is looked at
+            if type(timeout) is torch.Tensor or (number := _number(timeout)) is None: raise TypeError(f"check: timeout must be a number of seconds, got {type_name(timeout)}")
+            timeout = number
+        check_timeout('check', timeout)
     except (TypeError, ValueError) as e: return CheckResult(n, False, f"{type(e).__name__}: {e} (your answer was not looked at)", graded=False)
     kind = QUESTIONS[n]['kind']
     if kind == 'prose': return CheckResult(n, False, f"Question {n} is {grade_prose(_KEYS[n], answer)}", graded=False)
     try: return CheckResult(n, True, _CODE[n](answer, timeout) if kind == 'code' else _GRADERS[kind](_KEYS[n], answer))
     except _Fail as e: return CheckResult(n, False, str(e))
+    except _NotGraded as e: return CheckResult(n, False, str(e), graded=False)
     except Exception as e:                                 # a bug in a checker: say so, and never blame the answer
         return CheckResult(n, False, f"the checker itself failed ({describe_error(e)}); your answer was not graded", graded=False)
 
 def check_text(n, text, namespace=None):
     "Check an answer typed as `text`; for a code question, `text` is the name of a function or class in `namespace` (default: the notebook's)."
     if type(n) is not int or QUESTIONS.get(n, {}).get('kind') != 'code': return check(n, text)
-    name = str.strip(text) if isinstance(text, str) else repr(type(text))
-    if not name.isidentifier(): return CheckResult(n, False, f"type the name of your function or class (for example my_relu), got {clip(repr(name), 60)}")
+    name = _as_text(text)
+    if name is None or not name.strip().isidentifier():
+        got = clip(repr(name.strip()), 60) if name is not None else f"a {type_name(text)}"
+        return CheckResult(n, False, f"type the name of your function or class (for example my_relu), got {got}")
+    name = name.strip()
     ns = _user_namespace() if namespace is None else namespace
     if name not in ns: return CheckResult(n, False, f"there is no {name!r} in your notebook: define it in a cell and run that cell first")
     return check(n, ns[name])

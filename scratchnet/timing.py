@@ -122,7 +122,7 @@ def speed_sentence(r, ours='ours', reference='the reference'):
 
 # %% ../nbs/95_timing.ipynb #f50cee2f
 import matplotlib.pyplot as plt
-from .checks import check_shapes
+from .checks import check_shapes, errors_named
 
 def _corner(ar, ac, bc, cost, budget):
     "Rows and columns of the output to time for a variant that costs `cost` Python steps per entry."
@@ -147,7 +147,8 @@ def speed_ladder(rungs, a, b, budget=20_000, min_run_time=0.1, threads=1):
         r, s = _corner(ar, ac, bc, cost, budget)
         args = (a[:r], b[:, :s])
         if lists: args = tuple(t.tolist() for t in args)
-        secs = time_it(f, *args, min_run_time=min_run_time, threads=threads) * (ar * bc) / max(1, r * s)   # scale the corner up
+        with errors_named(f'speed_ladder (rung {name!r})'):                # a rung that refuses a or b: the error names the ladder
+            secs = time_it(f, *args, min_run_time=min_run_time, threads=threads) * (ar * bc) / max(1, r * s)   # scale the corner up
         timed.append((name, secs, f'{r}×{s} of {ar}×{bc}'))
     return [dict(name=name, seconds=secs, speedup=timed[0][1] / secs, gflops=2 * ar * ac * bc / secs / 1e9, timed=t, threads=threads)
             for name, secs, t in timed]

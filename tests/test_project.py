@@ -247,3 +247,14 @@ def test_cell_sources_are_stored_as_jupyter_stores_them(nb):
     for i, c in enumerate(_cells(nb)):
         src = c['source']
         assert isinstance(src, str) or src == ''.join(src).splitlines(keepends=True), f"{nb.name} cell {i}: source lines are split differently from Jupyter's"
+
+def test_notebook_links_resolve():
+    "Every relative link to a notebook, in the markdown of nbs/ and exercises/, names a file that exists (from where the notebook is)."
+    link = re.compile(r'\]\(((?:\.\./)?(?:nbs/|exercises/)?\d\d_\w+\.ipynb)')
+    broken = []
+    for nb in sorted([*(ROOT / 'nbs').glob('*.ipynb'), *(ROOT / 'exercises').glob('*.ipynb')]):
+        for c in json.loads(nb.read_text(encoding='utf-8'))['cells']:
+            if c['cell_type'] != 'markdown': continue
+            for target in link.findall(''.join(c['source'])):
+                if not (nb.parent / target).exists(): broken.append(f"{nb.relative_to(ROOT)}: {target}")
+    assert not broken, "links to notebooks that do not exist there:\n" + '\n'.join(broken)

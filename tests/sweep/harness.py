@@ -86,3 +86,30 @@ def table():
     tot = sum((c for _, c in rows), Counter())
     lines.append(f"{'total':<14} {tot['calls']:>6} {tot['correct']:>8} {tot['errors']:>13}")
     return '\n'.join(lines)
+
+def _leaves(v):
+    "The tensors and arrays in `v`, also inside tuples, lists and dicts."
+    if isinstance(v, (torch.Tensor, np.ndarray)): yield v
+    elif isinstance(v, (tuple, list)):
+        for x in v: yield from _leaves(x)
+    elif isinstance(v, dict):
+        for x in v.values(): yield from _leaves(x)
+
+def _share(a, b):
+    "True when tensors or arrays `a` and `b` (both non-empty, on the host) use the same memory."
+    try:
+        if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor):
+            if a.is_meta or b.is_meta or a.device != b.device or not a.numel() or not b.numel(): return False
+            pa, pb = a.untyped_storage().data_ptr(), b.untyped_storage().data_ptr()
+            return pa == pb != 0
+        a, b = [t.detach().numpy() if isinstance(t, torch.Tensor) else t for t in (a, b)]
+        return bool(a.size and b.size and np.may_share_memory(a, b))
+    except (RuntimeError, TypeError, ValueError, AttributeError): return False   # meta, GPU or exotic-dtype tensors: no host memory
+
+def aliases(result, inputs):
+    """How `result` is tied to the values in `inputs`: 'is' when it (or a tensor or array inside it) is one of them itself,
+    'shares memory' when it views the memory of one, '' when neither. `torch.einsum('ij', a)` shares memory with `a`;
+    returning `a` itself is 'is' (then `y.t_()` changes the caller's tensor)."""
+    outs, ins = list(_leaves(result)), list(_leaves(inputs))
+    if any(o is i for o in outs for i in ins): return 'is'
+    return 'shares memory' if any(_share(o, i) for o in outs for i in ins) else ''

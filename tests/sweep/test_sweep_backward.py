@@ -79,9 +79,8 @@ RELU_CASES = {'float32': r(5, 4), 'zeros': torch.zeros(3, 2), 'mixed with zeros'
 def test_relu_grad(case):
     inp = RELU_CASES[case]
     gout = torch.randn(inp.shape, generator=g, dtype=inp.dtype)
-    def ref():   # torch.relu passes the gradient at a NaN input; the course's mask `inp > 0` blocks it (slope 0 wherever
-                 # the input is not positive). Both are arbitrary at NaN, so the reference there is the course's convention.
-        ii = inp.detach().clone().requires_grad_(); torch.relu(ii).backward(gout); return ii.grad.masked_fill(inp.isnan(), 0.)
+    def ref():   # autograd's: 0 where inp <= 0, the gradient elsewhere (a NaN input passes it on, as torch.relu does)
+        ii = inp.detach().clone().requires_grad_(); torch.relu(ii).backward(gout); return ii.grad
     i2, o = inp.clone(), with_g(torch.relu(inp), gout)
     expect(M, 'relu_grad', lambda: (relu_grad(i2, o), i2.g)[1], ref=ref, what=case)
 
@@ -189,3 +188,30 @@ def test_forward_and_backward_any_size(n, k, h, seed, zero):
     cs = [t.clone() for t in ts]
     expect(M, 'forward_and_backward', lambda: (forward_and_backward(*cs), cs[2].g, cs[3].g)[1:],
            ref=lambda: (lambda d: (d['w1'], d['b1']))(ref_grads(*ts)), what=f"{n, k, h, seed, zero}")
+
+INF, NAN_ = float('inf'), float('nan')
+
+@pytest.mark.parametrize('upstream', ['nan', 'inf', '-inf'])
+def test_relu_backwards_through_nan_and_inf(upstream):
+    "Every ReLU backward of the course agrees with autograd when the upstream gradient holds NaN or inf: 0 where inp <= 0."
+    from scratchnet import layers, modules
+    inp = torch.tensor([[-1.0, 0.0, 2.0], [3.0, -0.5, 0.0]])
+    gup = torch.tensor([[float(upstream), float(upstream), 1.0], [float(upstream), 2.0, float(upstream)]])
+    x = inp.clone().requires_grad_(); torch.relu(x).backward(gup); want = x.grad
+    out = torch.relu(inp); out.g = gup; i1 = inp.clone(); relu_grad(i1, out)
+    assert torch.equal(i1.g.isnan(), want.isnan()) and torch.equal(i1.g.nan_to_num(), want.nan_to_num())
+    r = layers.Relu(); i2 = inp.clone(); o = r(i2); o.g = gup; r.backward()
+    assert torch.equal(i2.g.isnan(), want.isnan()) and torch.equal(i2.g.nan_to_num(), want.nan_to_num())
+    x3 = inp.clone().requires_grad_(); modules.MyRelu.apply(x3).backward(gup)
+    assert torch.equal(x3.grad.isnan(), want.isnan()) and torch.equal(x3.grad.nan_to_num(), want.nan_to_num())
+
+def test_forward_and_backward_inf_input():
+    "An inf input: the hand-written backward pass gives autograd's gradients, NaN exactly where autograd has NaN (b1.g = [inf, 0])."
+    inp, targ = torch.tensor([[INF, 1.0]]), torch.tensor([0.5])
+    w1, b1, w2, b2 = torch.tensor([[1.0, -1.0], [0.5, 0.5]]), torch.zeros(2), torch.tensor([[1.0], [1.0]]), torch.zeros(1)
+    ts = [t.clone() for t in (inp, w1, b1, w2, b2)]
+    forward_and_backward(ts[0], targ, *ts[1:])
+    want = autograd_grads(inp, targ, w1, b1, w2, b2)
+    for name, t in zip(['inp', 'w1', 'b1', 'w2', 'b2'], ts):
+        assert torch.equal(t.g.isnan(), want[name].isnan()) and torch.equal(t.g.nan_to_num(), want[name].nan_to_num()), name
+    assert torch.equal(ts[2].g, torch.tensor([INF, 0.]))

@@ -132,13 +132,22 @@ def test_conv_half(dtype):
 
 def test_once_differentiable():
     "The backward pass is not differentiable: a second derivative must be refused, never silently wrong."
+    from scratchnet import fast
     x, w = rnd(1, 1, 4, 4, dtype=torch.float64).requires_grad_(), rnd(2, 1, 2, 2, dtype=torch.float64, k=1).requires_grad_()
-    assert torch.autograd.gradcheck(lambda x, w: Conv2dFunction.apply(x, w), (x, w))
-    gx, = torch.autograd.grad((Conv2dFunction.apply(x, w) ** 2).sum(), x, create_graph=True)
-    with pytest.raises(RuntimeError, match='once_differentiable'): gx.sum().backward()
-    with pytest.raises(RuntimeError):                                                   # gradgradcheck cannot pass either
-        torch.autograd.gradgradcheck(lambda x, w: Conv2dFunction.apply(x, w), (x, w))
+    for Fn in (Conv2dFunction, fast.Conv2dFunction):
+        assert torch.autograd.gradcheck(lambda x, w: Fn.apply(x, w), (x, w))
+        for loss in (lambda y: (y ** 2).sum(), lambda y: y.sum()):        # an incoming gradient with a graph, and a constant one
+            with pytest.raises(RuntimeError, match='Conv2dFunction: differentiable once'):
+                torch.autograd.grad(loss(Fn.apply(x, w)), x, create_graph=True)
+        with pytest.raises(RuntimeError, match='Conv2dFunction: differentiable once'):
+            torch.autograd.gradgradcheck(lambda x, w: Fn.apply(x, w), (x, w))
     assert torch.autograd.gradgradcheck(lambda x, w: F.conv2d(x, w), (x, w))          # the reference can, for comparison
+
+def test_every_function_twice():
+    "gradgradcheck through every autograd.Function of the course passes or raises a clear error (here: MyRelu passes)."
+    from scratchnet.modules import MyRelu
+    x = torch.tensor([[-1.5, 0.5, 2.0], [0.25, -0.75, 3.0]], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradgradcheck(MyRelu.apply, (x,))
 
 LAYER_ARGS = [('ok', (3, 4, 3), {}), ('pair kernel', (3, 4, (3, 1)), dict(stride=(2, 1), padding=(1, 0))), ('1×1', (1, 1, 1), {}),
               ('n_in 0', (0, 4, 3), {}), ('n_out -1', (3, -1, 3), {}), ('n_in 1.5', (1.5, 4, 3), {}), ('n_in None', (None, 4, 3), {}),

@@ -1,5 +1,6 @@
 """The bad-input sweep over scratchnet.data: the digits, normalising, and pictures (the MNIST files: test_sweep_mnist.py)."""
-import torch, pytest, matplotlib.figure, matplotlib.pyplot as plt
+import io
+import numpy as np, torch, pytest, matplotlib.figure, matplotlib.pyplot as plt
 from harness import outcome
 from scratchnet.data import normalise, load_digits_data, show_images
 
@@ -19,7 +20,8 @@ GOOD_NORM = [('2-D', (XT, XV)), ('float64', (XT.double(), XV.double())), ('1-D',
              ('transposed', (XT.t(), XV.t())), ('NaN in valid', (XT, XV.clone().fill_(nan)))]
 BAD_NORM = [('one value', (XT[:1, :1], XV)), ('constant', (torch.ones(5), XV)), ('int', (torch.arange(5), XV)), ('bool', (XT > 0, XV)),
             ('numpy', (XT.numpy(), XV)), ('list', (XT.tolist(), XV)), ('None', (None, XV)), ('valid None', (XT, None)), ('int valid', (XT, XV.long())),
-            ('empty', (XT[:0], XV)), ('NaN in train', (XT.clone().fill_(nan), XV))]
+            ('empty', (XT[:0], XV)), ('NaN in train', (XT.clone().fill_(nan), XV)), ('meta x_train', (XT.to('meta'), XV)),
+            ('meta x_valid', (XT, XV.to('meta'))), ('meta both', (XT.to('meta'), XV.to('meta'))), ('inf in train', (XT.clone().fill_(inf), XV))]
 
 @pytest.mark.parametrize('what,args', GOOD_NORM, ids=[w for w, _ in GOOD_NORM])
 def test_normalise(what, args): outcome(M, 'normalise', lambda: normalise(*args), ref=lambda: norm_ref(*args), what=what)
@@ -49,7 +51,9 @@ SHOW_GOOD = [('flat rows', (DIGITS[0][:5],), 5), ('(n, h, w)', (DIGITS[0][:3].re
 SHOW_BAD = [('None', (None,)), ('a string', ('abc',)), ('empty', (torch.zeros(0, 64),)), ('not square', (torch.zeros(2, 10),)), ('1-D', (torch.zeros(64),)),
             ('5-D', (torch.zeros(1, 1, 1, 8, 8),)), ('3 channels', (torch.zeros(2, 3, 4, 4),)), ('101 images', (torch.zeros(101, 4),)), ('a million images', (torch.zeros(10**6, 1),)),
             ('labels short', (DIGITS[0][:3], DIGITS[1][:2])), ('complex', (torch.zeros(2, 4, dtype=torch.complex64),)),
-            ('ragged list', ([[1., 2.], [3.]],)), ('labels an int', (DIGITS[0][:3], 7))]
+            ('ragged list', ([[1., 2.], [3.]],)), ('labels an int', (DIGITS[0][:3], 7)), ('meta images', (torch.zeros(2, 4, device='meta'),)),
+            ('meta labels', (torch.zeros(2, 4), torch.zeros(2, device='meta'))), ('labels a set', (torch.zeros(3, 4), {1, 2, 3})),
+            ('labels a dict', (torch.zeros(2, 4), {'a': 1, 'b': 2})), ('labels a 0-d tensor', (torch.zeros(1, 4), torch.tensor(3)))]
 
 @pytest.mark.parametrize('what,args,n', SHOW_GOOD, ids=[w for w, *_ in SHOW_GOOD])
 def test_show_images(what, args, n):
@@ -62,3 +66,19 @@ def test_show_images_bad(what, args): outcome(M, 'show_images', lambda: show_ima
 @pytest.mark.parametrize('kw', [dict(ncols=0), dict(ncols=2.5), dict(ncols=10**6), dict(ncols=None), dict(size=0), dict(size=nan), dict(size=1e6),
                                 dict(size='big')], ids=repr)
 def test_show_images_settings(kw): outcome(M, 'show_images', lambda: show_images(DIGITS[0][:3], **kw), error=True, what=repr(kw))
+
+# the labels: each image's title is its label's text, a whole number written as one; nothing is cut or refused
+LABELS = [('ints', [3, 1], ['3', '1']), ('strings', ['cat', 'dog'], ['cat', 'dog']), ('NaN', [nan, 1.], ['nan', '1']),
+          ('None', [None, 2], ['None', '2']), ('fractions', [2.5, -0.5], ['2.5', '-0.5']), ('inf', [inf, -inf], ['inf', '-inf']),
+          ('int tensor', torch.tensor([7, 8]), ['7', '8']), ('float tensor with NaN', torch.tensor([1., nan]), ['1', 'nan']),
+          ('numpy strings', np.array(['a', 'b']), ['a', 'b']), ('numpy ints', np.array([4, 5], np.uint8), ['4', '5']),
+          ('a tuple of tensors', (torch.tensor(1), torch.tensor(2.5)), ['1', '2.5']), ('maths signs', ['$x$', '$\\alpha'], ['$x$', '$\\alpha']),
+          ('a string, one letter each', 'ab', ['a', 'b']), ('bools', [True, False], ['True', 'False'])]
+
+@pytest.mark.parametrize('what,labels,want', LABELS, ids=[w for w, *_ in LABELS])
+def test_show_images_labels(what, labels, want):
+    def call():
+        f = show_images(torch.zeros(2, 4), labels)
+        f.savefig(io.BytesIO(), format='png')                     # drawn: a title that matplotlib cannot draw fails here
+        plt.close(f); return [ax.get_title() for ax in f.axes[:2]]
+    assert outcome(M, 'show_images', call, ref=lambda: want, what=what) == 'correct'

@@ -80,6 +80,47 @@ def test_read_write_idx():
             outcome(M, 'sha256_file', lambda: raised(lambda: sha256_file(p), OSError),
                     ok=lambda e: isinstance(e, OSError) and 'sha256_file' in str(e), what=what)
 
+WRITE_BAD = {'ragged list': [[1, 2], [3]], 'ragged nested list': [[[1]], [[1, 2]]], 'a string': 'abc',
+             'tensor that requires grad': torch.ones(2, requires_grad=True), 'meta tensor': torch.ones(2, device='meta'),
+             'bfloat16 tensor': torch.ones(2, dtype=torch.bfloat16),
+             'a dimension of 2**32 (a view of one byte)': np.broadcast_to(np.zeros(1, np.uint8), (2**32,)),
+             'a dimension of 2**40 (a view)': np.broadcast_to(np.zeros((1, 1), np.uint8), (3, 2**40))}
+
+@pytest.mark.parametrize('what', WRITE_BAD)
+def test_write_idx_bad_arrays(what):
+    with tempfile.TemporaryDirectory() as d:
+        outcome(M, 'write_idx', lambda: write_idx(Path(d)/'x.idx', WRITE_BAD[what]), error=True, what=what)
+        assert listing(d) == [], f"write_idx({what}) wrote {listing(d)}"
+
+def test_write_idx_largest_size_and_tensors():
+    with tempfile.TemporaryDirectory() as d:
+        d = Path(d)
+        outcome(M, 'write_idx', lambda: write_idx(d/'w.idx', np.broadcast_to(np.zeros(1, np.uint8), (0, 2**32 - 1))), ok=lambda r: r is None,
+                what='a dimension of 2**32 - 1, the largest IDX can store')
+        outcome(M, 'read_idx', lambda: read_idx(d/'w.idx'), ok=lambda r: r.shape == (0, 2**32 - 1) and r.dtype == np.uint8, what='the largest size back')
+        outcome(M, 'write_idx', lambda: write_idx(d/'p.idx', torch.arange(4, dtype=torch.int32)), ok=lambda r: r is None, what='a plain tensor')
+        outcome(M, 'read_idx', lambda: read_idx(d/'p.idx'), ref=lambda: np.arange(4, dtype=np.int32), what='a plain tensor back')
+
+@pytest.mark.parametrize('mb', [None, 10**12, np.int64(100), 2**31, '20', 2.5, 0, -1, True, [20], 10], ids=repr)
+def test_read_idx_max_bytes(mb):
+    "`max_bytes`: a whole number of bytes at least 1, or None for no limit; anything else is refused before the file is read."
+    a = np.arange(12, dtype=np.int16).reshape(3, 4)
+    with tempfile.TemporaryDirectory() as d:
+        for name in ('a.idx', 'a.idx.gz'):
+            write_idx(Path(d)/name, a)
+            fits = mb is None or (type(mb) in (int, np.int64) and mb >= len(idx_bytes(a)))
+            outcome(M, 'read_idx', lambda: read_idx(Path(d)/name, max_bytes=mb), ref=lambda: a, error=not fits, what=f"{name} max_bytes={mb!r}")
+
+@pytest.mark.parametrize('fn', ['read_idx', 'write_idx', 'sha256_file', 'data_dir', 'load_mnist'])
+def test_paths_with_nul(fn):
+    "A NUL character, which no file name can hold: a clear ValueError, not the OS layer's 'embedded null byte'."
+    with tempfile.TemporaryDirectory() as d:
+        bad = Path(d) / 'a\x00b'
+        call = {'read_idx': lambda: read_idx(bad), 'write_idx': lambda: write_idx(bad, np.ones(2, np.uint8)), 'sha256_file': lambda: sha256_file(bad),
+                'data_dir': lambda: data_dir(bad), 'load_mnist': lambda: load_mnist(bad, download=False, checksums=SUMS)}[fn]
+        outcome(M, fn, call, error=True, what='NUL in the path')
+        assert listing(d) == []
+
 def test_data_dir():
     outcome(M, 'data_dir', lambda: data_dir('/x/y'), ref=lambda: Path('/x/y'))
     outcome(M, 'data_dir', lambda: data_dir(Path('~/z')), ref=lambda: Path.home()/'z', what='~')
@@ -163,7 +204,8 @@ def test_load_mnist_server():
         outcome(M, 'load_mnist', lambda: load_mnist(cache, base_url=url, timeout=10, checksums=SUMS), ref=mnist_ref, what='damaged cache, refetched')
         assert requests.count('/' + name) == 2 and len(requests) == 5
 
-@pytest.mark.parametrize('what', ['flipped byte', 'truncated payload', 'labels for 4 images', 'images 1-D', 'empty split', 'missing file'])
+@pytest.mark.parametrize('what', ['flipped byte', 'truncated payload', 'labels for 4 images', 'images 1-D', 'empty split', 'missing file',
+                                  'all-zero training images', 'images of 0 pixels', 'validation images of another size'])
 def test_load_mnist_bad_files(what):
     files, sums = dict(FILES), dict(SUMS)
     name = 'train-labels-idx1-ubyte.gz'
@@ -176,6 +218,11 @@ def test_load_mnist_bad_files(what):
             files['t10k-images-idx3-ubyte.gz'] = gzip.compress(idx_bytes(np.zeros((0, 28, 28), np.uint8)), mtime=0)
             files['t10k-labels-idx1-ubyte.gz'] = gzip.compress(idx_bytes(np.zeros(0, np.uint8)), mtime=0)
         elif what == 'missing file': del files[name]
+        elif what == 'all-zero training images': files['train-images-idx3-ubyte.gz'] = gzip.compress(idx_bytes(np.zeros((5, 28, 28), np.uint8)), mtime=0)
+        elif what == 'images of 0 pixels':
+            for split, n in (('train', 5), ('t10k', 3)): files[f'{split}-images-idx3-ubyte.gz'] = gzip.compress(idx_bytes(np.zeros((n, 0, 0), np.uint8)), mtime=0)
+        elif what == 'validation images of another size':
+            files['t10k-images-idx3-ubyte.gz'] = gzip.compress(idx_bytes(np.arange(3 * 14 * 56).reshape(3, 14, 56).astype(np.uint8)), mtime=0)
         sums = {n: hashlib.sha256(files.get(n, b'')).hexdigest() for n in SUMS}
     with tempfile.TemporaryDirectory() as cache, serve(files) as (url, requests):
         call = lambda: load_mnist(Path(cache)/'sub', base_url=url, timeout=10, checksums=sums)
@@ -200,3 +247,12 @@ def test_load_mnist_network(what):
             call = lambda: load_mnist(cache, download=False, checksums=SUMS)
             outcome(M, 'load_mnist', lambda: raised(call, kind), ok=lambda e: isinstance(e, kind) and 'load_mnist' in str(e), what=what)
         assert listing(cache) == [], f"load_mnist ({what}) left {listing(cache)} behind"
+
+def test_load_mnist_cached_file_that_does_not_parse():
+    "A cached file whose checksum matches (the learner's own checksums) but that is not IDX: the error names load_mnist."
+    files = {**FILES, 'train-labels-idx1-ubyte.gz': gzip.compress(b'not an IDX file', mtime=0)}
+    sums = {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}
+    with tempfile.TemporaryDirectory() as cache:
+        (Path(cache)/'mnist').mkdir()
+        for n, b in files.items(): (Path(cache)/'mnist'/n).write_bytes(b)
+        outcome(M, 'load_mnist', lambda: load_mnist(cache, download=False, checksums=sums), error=True, what='cached, not IDX')
