@@ -632,8 +632,8 @@ def _shown(v):
 def check(n, answer, timeout=3.0):
     """Check your `answer` to question `n` and return a `CheckResult`. A code answer runs in a sandbox process, stopped after
     `timeout` seconds; of any other answer only its type is looked at here, and then only text, numbers, shapes and tensors
-    are read. A bad `n` or `timeout` gives a failed result about that argument. `check` never raises, except that Stop
-    (a `KeyboardInterrupt`) comes through, after the sandbox is cleaned up."""
+    are read. A bad `n` or `timeout` gives a failed result about that argument. `check` never raises: Stop during
+    a code answer gives an ungraded result, after the sandbox is cleaned up."""
     if type(n) is not int or n not in QUESTIONS:
         return CheckResult(n if type(n) is int and abs(n) < 10**9 else _shown(n), False, f"there is no question {_shown(n)}: the questions are numbered 1 to 40", graded=False)
     try:

@@ -220,8 +220,8 @@ def _receive_in_thread(conn, deadline, limit, stopped):
     return got[0] if got else (None, 'eof')
 
 class _Interrupts:
-    """While the sandbox runs, Stop (SIGINT) is only noted, so that no interrupt can leave a process behind; once the
-    sandbox is cleaned up, it is raised again and reaches you as usual, a `KeyboardInterrupt`."""
+    """While the sandbox runs, Stop (SIGINT) is only noted, so that no interrupt can leave a process behind; the check then
+    ends, cleans up and returns a result that did not pass ('stopped before it finished'), never an exception."""
     def __enter__(self):
         self.seen, self.old = False, None
         handler = signal.getsignal(signal.SIGINT) if threading.current_thread() is threading.main_thread() else None
@@ -232,7 +232,6 @@ class _Interrupts:
     def __exit__(self, *exc):
         if self.old is None: return
         signal.signal(signal.SIGINT, self.old)
-        if self.seen: signal.raise_signal(signal.SIGINT)              # the usual handler, now: a KeyboardInterrupt
 
 def _start(p):
     with warnings.catch_warnings():
@@ -268,7 +267,7 @@ def _reply(p, recv, timeout, stopped):
 def run_isolated(answer, probe, *args, timeout=3.0, start_method=None):
     """Run `probe(answer, *args)` in a child process, killed after `timeout` seconds; return an `Outcome`.
     `probe` is a module-level function. Its value must be plain data (tensors, numbers, text, lists, tuples, dicts).
-    When it returns, the child and (on Linux) every process it started have been killed; Stop pressed meanwhile is raised then."""
+    When it returns, the child and (on Linux) every process it started have been killed; Stop pressed meanwhile ends it with an `interrupted` outcome."""
     check_timeout('run_isolated', timeout)
     method = start_method or START_METHOD
     check_choice('run_isolated', 'start_method', method, tuple(m for m in ('fork', 'spawn') if m in mp.get_all_start_methods()))
@@ -290,7 +289,7 @@ def run_isolated(answer, probe, *args, timeout=3.0, start_method=None):
             family.kill(p)
             if p.pid is not None: p.join(5)
             send.close(); recv.close()
-    if got is None: return Outcome(False, kind='interrupted', message="stopped before it finished")   # Stop, where it cannot raise
+    if got is None: return Outcome(False, kind='interrupted', message="stopped before it finished")   # Stop: a result, not an exception
     if type(got) is not bytes: return got
     try: reply = torch.load(io.BytesIO(got), weights_only=True)
     except Exception as e: return Outcome(False, kind='unreadable', message=f"the result could not be read: {clip(e, 100)}")
