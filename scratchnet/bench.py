@@ -7,10 +7,10 @@ __all__ = ['TARGETS', 'BOOK_SECONDS', 'COMPARISONS', 'NBDEV_TEST_TARGET', 'SECTI
            'bench_einsum', 'bench_train_step', 'bench_conv_step', 'bench_numpy_step', 'machine_info',
            'describe_machine', 'matmul_peak', 'with_peak_fraction', 'ladder_rows', 'target_verdict', 'comparison_rows',
            'find_project', 'time_nbdev_test', 'run_benchmarks', 'check_report', 'fmt_seconds', 'fmt_share',
-           'format_report', 'what_the_numbers_say', 'plot_report', 'save_report', 'bench_cli', 'main']
+           'format_report', 'what_the_numbers_say', 'plot_report', 'save_report', 'bench_cli']
 
 # %% ../nbs/12_benchmarks.ipynb #e85fe452
-import contextlib, importlib, json, os, platform, shutil, subprocess, sys, time
+import argparse, contextlib, importlib, json, os, platform, shutil, subprocess, sys, time
 from pathlib import Path
 import torch
 import matplotlib.pyplot as plt
@@ -317,7 +317,7 @@ def format_report(report):
     n = r['nbdev_test']
     out.append(f"\n7. nbdev_test, every notebook: " + (
         f"{fmt_seconds(n['seconds'])} (target ≤ {n['target']:g} s{'' if n['passed'] else '; some notebooks FAILED'}): "
-        f"{_verdict(n['holds'])}" if n else "not measured (add --nbdev-test, from a clone of the repository)"))
+        f"{_verdict(n['holds'])}" if n else "not measured (add --nbdev_test, from a clone of the repository)"))
     ok = r['benchmark_seconds'] <= r['budget_seconds']
     out.append(f"\nbenchmarks took {r['benchmark_seconds']:.1f} s (budget ≤ {r['budget_seconds']:g} s"
                f"{' for --quick' if r['quick'] else ''}): {_verdict(ok)}")
@@ -392,11 +392,26 @@ def save_report(report, path):
     check_report('save_report', report); check_type('save_report', (str, os.PathLike), path=path)
     Path(path).write_text(json.dumps(report, indent=1, ensure_ascii=False) + '\n', encoding='utf-8')
 
+def _sections(fn, only):
+    "The section names in the comma-separated string `only` (None: the default sections); errors name `fn`."
+    if only is None: return None
+    check_type(fn, str, only=only)
+    keys = [s.strip() for s in only.split(',') if s.strip()]
+    if not keys or set(keys) - set(SECTIONS):
+        raise ValueError(f"{fn}: --only: unknown or no sections in {only!r}; choose from {','.join(SECTIONS)}")
+    return keys
+
+def _section_list(only):
+    "The type of `--only` for the command line's parser: `only` itself, or argparse's error naming the unknown sections."
+    try: _sections('scratchnet-bench', only)
+    except ValueError as e: raise argparse.ArgumentTypeError(str(e).split(': --only: ', 1)[1]) from None
+    return only
+
 @call_parse
 def bench_cli(quick: bool=False,        # smaller corners and shorter timing windows (a budget of 20 s)
               json: str=None,           # also write the report as JSON to this path
               nbdev_test: bool=False,   # add row 7: time a whole nbdev_test run (needs a clone of the repository)
-              only: str=None,           # comma-separated subset of the sections peak, ladder, einsum, train, conv, numpy, nbdev
+              only: _section_list=None, # comma-separated subset of the sections peak, ladder, einsum, train, conv, numpy, nbdev
               no_progress: bool=False): # no progress bar
     "Every speed figure of the scratchnet course, measured side by side and printed as ratios against their targets."
     keys = _sections('bench_cli', only)
@@ -408,28 +423,3 @@ def bench_cli(quick: bool=False,        # smaller corners and shorter timing win
         save_report(report, json)
         print(f"wrote {json}")
     return 0
-
-def _sections(fn, only):
-    "The section names in the comma-separated string `only` (None: the default sections); errors name `fn`."
-    if only is None: return None
-    check_type(fn, str, only=only)
-    keys = [s.strip() for s in only.split(',') if s.strip()]
-    if not keys or set(keys) - set(SECTIONS):
-        raise ValueError(f"{fn}: --only: unknown or no sections in {only!r}; choose from {','.join(SECTIONS)}")
-    return keys
-
-def _underscored(a):
-    "`--nbdev-test=x` as `--nbdev_test=x`: `call_parse` names each option after its parameter."
-    if not a.startswith('--'): return a
-    name, eq, value = a[2:].partition('=')
-    return f"--{name.replace('-', '_')}{eq}{value}"
-
-def main(argv=None):
-    """Entry point of the `scratchnet-bench` console script: parse `argv` (default: the command line) with the parser
-    that `call_parse` builds for `bench_cli`, spelling options with dashes (`--nbdev-test`) or underscores, and run it."""
-    if argv is not None: check_type('main', (list, tuple), argv=argv)
-    p = anno_parser(bench_cli, prog='scratchnet-bench')
-    args = vars(p.parse_args([_underscored(str(a)) for a in (sys.argv[1:] if argv is None else argv)]))
-    try: _sections('scratchnet-bench', args['only'])
-    except ValueError as e: p.error(str(e).split(': ', 1)[1])      # argparse names the program itself
-    return bench_cli(**{k: v for k, v in args.items() if k not in ('pdb', 'xtra')})

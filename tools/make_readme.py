@@ -1,39 +1,40 @@
 #!/usr/bin/env python3
-"""Render README.md from nbs/index.ipynb (Quarto, which `nbdev_readme` needs, is not available everywhere).
+"""Render README.md from nbs/index.ipynb with nbconvert's `MarkdownExporter` (Quarto, which `nbdev_readme` needs, is
+not available everywhere).
 
-Markdown cells are copied as they are; code cells become ```python blocks with their text outputs, if any;
-cells marked `#| hide` (or `#|hide`) are dropped, and so are nbdev directives (`#| ...` lines).
+nbconvert does the rendering: markdown cells as they are, code cells as ```python blocks, their text outputs below.
+The one thing it does not know is nbdev's cell directives, so one small preprocessor drops the `#| hide` cells and the
+`#| ...` lines of the others.
 
     python tools/make_readme.py          # write README.md
     python tools/make_readme.py --check  # exit 1 if README.md is not what the notebook renders to
 """
-import json, re, sys
+import re, sys
 from pathlib import Path
+import nbformat
+from nbconvert import MarkdownExporter
+from nbconvert.preprocessors import Preprocessor
 
 ROOT = Path(__file__).resolve().parent.parent
 HEADER = "<!-- Generated from nbs/index.ipynb by tools/make_readme.py: edit the notebook, not this file. -->\n\n"
-_directive = re.compile(r'^\s*#\s*\|')
+_directive, _hide = re.compile(r'^\s*#\s*\|'), re.compile(r'^\s*#\s*\|\s*hide\b', re.M)
 
-def _src(cell): return ''.join(cell['source']) if isinstance(cell['source'], list) else cell['source']
-
-def _code(cell):
-    lines = _src(cell).splitlines()
-    if any(re.match(r'^\s*#\s*\|\s*hide\b', l) for l in lines): return None
-    body = '\n'.join(l for l in lines if not _directive.match(l)).strip('\n')
-    if not body: return None
-    out = [f"```python\n{body}\n```"]
-    for o in cell.get('outputs', []):
-        text = o.get('text') or o.get('data', {}).get('text/plain')
-        if text: out.append("```\n" + (''.join(text) if isinstance(text, list) else text).rstrip('\n') + "\n```")
-    return '\n\n'.join(out)
+class NbdevDirectives(Preprocessor):
+    "Drop `#| hide` code cells and code cells left empty, and remove `#| ...` directive lines from the rest."
+    def preprocess(self, nb, resources):
+        nb.cells = [c for c in nb.cells if c.cell_type != 'code' or not _hide.search(c.source)]
+        for c in nb.cells:
+            if c.cell_type == 'code': c.source = '\n'.join(l for l in c.source.splitlines() if not _directive.match(l)).strip('\n')
+        nb.cells = [c for c in nb.cells if c.cell_type != 'code' or c.source]
+        nb.metadata.setdefault('language_info', {})['name'] = 'python'     # the language of the ``` fences
+        return nb, resources
 
 def render(nb_path=ROOT/'nbs'/'index.ipynb'):
-    nb = json.loads(Path(nb_path).read_text(encoding='utf-8'))
-    parts = []
-    for cell in nb['cells']:
-        part = _src(cell).strip('\n') if cell['cell_type'] == 'markdown' else _code(cell) if cell['cell_type'] == 'code' else None
-        if part: parts.append(part)
-    return HEADER + '\n\n'.join(parts) + '\n'
+    nb = nbformat.read(nb_path, as_version=4)
+    exporter = MarkdownExporter()
+    exporter.register_preprocessor(NbdevDirectives(), enabled=True)
+    body, _ = exporter.from_notebook_node(nb)
+    return HEADER + body.strip('\n') + '\n'
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv

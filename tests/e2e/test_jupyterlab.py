@@ -9,18 +9,17 @@ images (02, 03, 08), and, in every notebook, that each widget and PNG output
 the kernel sent is on the page. A screenshot of each notebook, the executed notebooks,
 the server log and a timing summary land in artifacts/e2e/ (or $SCRATCHNET_E2E_ARTIFACTS).
 
-Run it with `python3 dev.py e2e`; `.ci/run` does. Needs Debian's chromium (installed with apt-get when missing and
-running as root) and the `playwright` Python package (a dev requirement); `playwright install` is never used.
+Run it with `python3 dev.py e2e`; `.ci/run` does. The fixtures are in conftest.py: the server (`jupyter lab` on a port
+the system picks) here, the browser (pytest-playwright's, on Debian's chromium, installed with apt-get when missing and
+running as root) in tests/conftest.py; `playwright install` is never used.
 The notebooks are not in IN_TEST mode here, so this also exercises the full-size cells that `nbdev_test` shrinks.
 """
-import json, os, re, shutil, tempfile, time
+import json, os, re, shutil, time
 from pathlib import Path
 import pytest
-from labserver import ROOT, CHROMIUM_ARGS, LabServer, find_chromium
 
-ARTIFACTS = Path(os.environ.get('SCRATCHNET_E2E_ARTIFACTS', ROOT / 'artifacts' / 'e2e')).resolve()
+ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT = float(os.environ.get('SCRATCHNET_E2E_TIMEOUT', 600))   # seconds for one notebook's Run All
-TOTAL_TIMEOUT = float(os.environ.get('SCRATCHNET_E2E_TOTAL_TIMEOUT', 2400))   # seconds for all of them together
 KERNEL_TIMEOUT, KERNEL_ATTEMPTS = 90, 3
 NOTEBOOKS = (sorted(f'nbs/{p.name}' for p in (ROOT / 'nbs').glob('*.ipynb') if not p.name.startswith(('_', '.')))
              + sorted(f'exercises/{p.name}' for p in (ROOT / 'exercises').glob('*.ipynb')))   # blank: every exercise unsolved
@@ -31,34 +30,6 @@ PLOTS = {'02', '03', '08'}
 _IDLE = re.compile(r'^(?!No Kernel).+\|\s*Idle$')
 
 def _num(nb): return nb.removeprefix('nbs/').split('_', 1)[0]     # 'exercises/01' for an exercise notebook: no widget or plot checks
-
-@pytest.fixture(scope='module')
-def lab():
-    if ARTIFACTS.exists(): shutil.rmtree(ARTIFACTS)
-    (ARTIFACTS / 'executed').mkdir(parents=True)
-    chromium, why = find_chromium()
-    if chromium is None:
-        why = f"the JupyterLab browser test needs Chromium, which could not be installed: {why}"
-        (ARTIFACTS / 'SKIPPED.txt').write_text(why + '\n')     # dev.py prints it: a skip must never look like a pass
-        pytest.skip(why)
-    from playwright.sync_api import sync_playwright
-    work = Path(tempfile.mkdtemp(prefix='scratchnet-e2e-'))
-    server, summary, t0 = LabServer(work, ARTIFACTS / 'jupyter-server.log'), {}, time.monotonic()
-    server.deadline = t0 + TOTAL_TIMEOUT
-    try:
-        server.start()
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-            try:
-                context = browser.new_context(viewport={'width': 1400, 'height': 1000})
-                yield server, context, summary
-                context.close()
-            finally: browser.close()
-    finally:
-        server.stop()
-        shutil.rmtree(work, ignore_errors=True)
-        summary = {'total_seconds': round(time.monotonic() - t0, 1), 'notebooks': summary}
-        (ARTIFACTS / 'summary.json').write_text(json.dumps(summary, indent=1))
 
 def _kernel_idle(page, timeout):
     "Wait until the status bar names a kernel that is idle."
@@ -80,18 +51,18 @@ def _open(page, server, nb):
         server.shutdown_kernels()
     raise AssertionError(f"{nb}: the kernel did not become idle after {KERNEL_ATTEMPTS} attempts")
 
-def _run_all(page, nb, deadline):
+def _run_all(page, server, nb):
     "Run > Run All Cells from the menu bar, then wait until no cell is queued or running and the kernel is idle."
     page.get_by_role('menuitem', name='Run', exact=True).click()
     page.get_by_role('menuitem', name='Run All Cells', exact=True).click()
-    deadline, prompts = min(deadline, time.monotonic() + RUN_TIMEOUT), []
+    deadline, prompts = min(server.deadline, time.monotonic() + RUN_TIMEOUT), []
     while time.monotonic() < deadline:
         time.sleep(1)
         prompts = page.eval_on_selector_all('.jp-Notebook .jp-CodeCell .jp-InputPrompt', 'els => els.map(e => e.textContent)')
         status = page.eval_on_selector('.jp-NotebookPanel .jp-Notebook-ExecutionIndicator', 'e => e.dataset.status')
         if status == 'idle' and not any('*' in p for p in prompts): return
     running = sum('*' in p for p in prompts)
-    raise AssertionError(f"{nb}: Run All did not finish in time (at most {RUN_TIMEOUT:.0f} s per notebook, {TOTAL_TIMEOUT:.0f} s "
+    raise AssertionError(f"{nb}: Run All did not finish in time (at most {RUN_TIMEOUT:.0f} s per notebook, {server.total_timeout:.0f} s "
                          f"in all; {running} cells still queued or running)")
 
 def _save(page, server, nb):
@@ -167,18 +138,17 @@ def test_checked_notebooks_exist():
     assert not missing, f"no notebook numbered {missing} in nbs/, so its widget/plot check would never run"
 
 @pytest.mark.parametrize('nb', NOTEBOOKS)
-def test_notebook_runs_in_jupyterlab(lab, nb):
-    server, context, summary = lab
-    page, t0, info = context.new_page(), time.monotonic(), {}
-    summary[nb] = info
+def test_notebook_runs_in_jupyterlab(lab_context, lab, artifacts, nb):
+    server, page, t0, info = lab, lab_context.new_page(), time.monotonic(), {}
+    lab.summary[nb] = info
     try:
-        if t0 > server.deadline: raise AssertionError(f"{nb}: not run, the e2e time budget of {TOTAL_TIMEOUT:.0f} s is spent")
+        if t0 > server.deadline: raise AssertionError(f"{nb}: not run, the e2e time budget of {server.total_timeout:.0f} s is spent")
         info['kernel_attempts'] = _open(page, server, nb)
         t_run = time.monotonic()
-        _run_all(page, nb, server.deadline)
+        _run_all(page, server, nb)
         info['run_seconds'] = round(time.monotonic() - t_run, 1)
         saved = _save(page, server, nb)
-        dest = ARTIFACTS / 'executed' / nb.removeprefix('nbs/')            # the lessons side by side, as `nb_outputs --compare` reads them
+        dest = artifacts / 'executed' / nb.removeprefix('nbs/')            # the lessons side by side, as `nb_outputs --compare` reads them
         dest.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(server.root / nb, dest)
         info['stderr_outputs'] = sum(o.get('name') == 'stderr' for c in saved['cells'] for o in c.get('outputs', []))
@@ -200,11 +170,11 @@ def test_notebook_runs_in_jupyterlab(lab, nb):
         for sel in ('.jp-OutputArea-output .jupyter-widgets', '.jp-OutputArea-output img'):   # show a widget, else a plot
             if page.locator(sel).count():
                 page.locator(sel).first.scroll_into_view_if_needed(); break
-        page.screenshot(path=str(ARTIFACTS / f"{nb.replace('/', '-')[:-len('.ipynb')]}.png"))
+        page.screenshot(path=str(artifacts / f"{nb.replace('/', '-')[:-len('.ipynb')]}.png"))
         assert not problems, f"{nb} in JupyterLab:\n" + '\n'.join(problems)
         info['ok'] = True
     except Exception:
-        try: page.screenshot(path=str(ARTIFACTS / f"{nb.replace('/', '-')[:-len('.ipynb')]}-FAILED.png"))
+        try: page.screenshot(path=str(artifacts / f"{nb.replace('/', '-')[:-len('.ipynb')]}-FAILED.png"))
         except Exception: pass
         raise
     finally:

@@ -2,7 +2,7 @@
 
 Given a site built into `_docs/` (`python3 dev.py docs`; or $SCRATCHNET_DOCS_DIR), this serves it with a local
 `http.server` on 127.0.0.1 and opens every page in the same headless Chromium the JupyterLab test drives
-(Debian's `chromium`, through Playwright; `playwright install` is never used). Requests for anything on the web are
+(Debian's `chromium`, with pytest-playwright's `browser` fixture, tests/conftest.py; `playwright install` is never used). Requests for anything on the web are
 refused, as they would fail on an offline machine. On each page:
 
 - no console error and no uncaught exception, apart from failed loads of resources on the web (MathJax, fonts);
@@ -20,14 +20,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / 'tests' / 'e2e'))
-from labserver import CHROMIUM_ARGS, find_chromium          # the JupyterLab test's way to find (or apt-install) Chromium
 sys.path.insert(0, str(ROOT / 'tools'))
 import colab_cell                                            # settings.ini, read the way the other tools read it
 
 CFG = colab_cell.settings()
 DOCS = Path(os.environ.get('SCRATCHNET_DOCS_DIR', ROOT / CFG['doc_path'])).resolve()
-ARTIFACTS = Path(os.environ.get('SCRATCHNET_SITE_ARTIFACTS', ROOT / 'artifacts' / 'site')).resolve()
 PAGES = sorted(p.relative_to(DOCS).as_posix() for p in DOCS.rglob('*.html')
                if not p.relative_to(DOCS).parts[0].startswith('_')) if DOCS.is_dir() else []   # not the theme's _static/ templates
 LESSONS = sorted(p for p in (ROOT / 'nbs').glob('[0-9][0-9]_*.ipynb') if int(p.name[:2]) <= 10)
@@ -54,34 +51,35 @@ def ids_in(path):
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args): pass
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope='session')
+def artifacts():
+    "Where SKIPPED.txt goes when there is no Chromium (tests/conftest.py)."
+    path = Path(os.environ.get('SCRATCHNET_SITE_ARTIFACTS', ROOT / 'artifacts' / 'site')).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+@pytest.fixture(scope='session')
 def site():
-    "The built site on a local http.server, and one Chromium page that blocks the web."
+    "The base URL of the built site, served by the standard library's `http.server` on a port the system picks."
     assert (DOCS / 'index.html').exists(), f"no site in {DOCS}: build it with `python3 dev.py docs`"
-    chromium, why = find_chromium()
-    if chromium is None:
-        why = f"the site check needs Chromium, which could not be installed: {why}"
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        (ARTIFACTS / 'SKIPPED.txt').write_text(why + '\n')      # dev.py prints it: a skip must never look like a pass
-        pytest.skip(why)
-    (ARTIFACTS / 'SKIPPED.txt').unlink(missing_ok=True)
     server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), functools.partial(_Quiet, directory=str(DOCS)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f'http://127.0.0.1:{server.server_address[1]}/'
-    from playwright.sync_api import sync_playwright
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-            context = browser.new_context(viewport={'width': 1280, 'height': 900})
-            context.route('**/*', lambda route: route.continue_() if route.request.url.startswith(base) else route.abort())
-            page, events = context.new_page(), []
-            page.on('console', lambda m: events.append(('console', m.type, m.text, m.location.get('url', ''))))
-            page.on('pageerror', lambda e: events.append(('pageerror', 'error', str(e), '')))
-            page.on('requestfailed', lambda r: events.append(('requestfailed', r.failure or '', r.url, r.url)))
-            try: yield base, page, events
-            finally: browser.close()
-    finally:
-        server.shutdown(); server.server_close()
+    yield f'http://127.0.0.1:{server.server_address[1]}/'
+    server.shutdown(); server.server_close()
+
+@pytest.fixture(scope='session')
+def reader(browser, browser_context_args, site):
+    """One page of pytest-playwright's `browser` (on the system's Chromium, tests/conftest.py) that reads the site as an
+    offline reader would: every request that leaves the site is refused; console messages, uncaught exceptions and
+    failed loads are collected in `events`."""
+    context = browser.new_context(**browser_context_args, viewport={'width': 1280, 'height': 900})
+    context.route('**/*', lambda route: route.continue_() if route.request.url.startswith(site) else route.abort())
+    page, events = context.new_page(), []
+    page.on('console', lambda m: events.append(('console', m.type, m.text, m.location.get('url', ''))))
+    page.on('pageerror', lambda e: events.append(('pageerror', 'error', str(e), '')))
+    page.on('requestfailed', lambda r: events.append(('requestfailed', r.failure or '', r.url, r.url)))
+    yield page, events
+    context.close()
 
 def _is_web(url, base): return bool(url) and not url.startswith(base) and urllib.parse.urlparse(url).scheme in ('http', 'https')
 
@@ -149,8 +147,8 @@ def test_api_reference_documents_every_public_name():
     assert not problems, '\n'.join(problems)
 
 @pytest.mark.parametrize('html_rel', PAGES)
-def test_page(site, html_rel):
-    base, page, events = site
+def test_page(site, reader, html_rel):
+    base, (page, events) = site, reader
     events.clear()
     resp = page.goto(base + html_rel, wait_until='load', timeout=60_000)
     assert resp is not None and resp.ok, f"{html_rel}: HTTP {resp and resp.status}"

@@ -2,7 +2,7 @@
 no reference value, so good calls are checked for their form (a positive time, a row whose ratio is ours / reference,
 the spread around it); bad calls must raise a clear error. The sections moved in from other lessons (speed_ladder,
 bench_einsum, bench_train_step, bench_conv_step) are covered after the merge; here only 'peak' and 'numpy' run."""
-import contextlib, io, json, math, os
+import contextlib, io, json, math, os, runpy, sys
 import numpy as np, torch, pytest
 from harness import outcome
 from scratchnet import bench, timing
@@ -183,22 +183,32 @@ def test_time_nbdev_test_outside_a_clone(tmp_path):
     outcome(M, 'time_nbdev_test', lambda: bench.time_nbdev_test(tmp_path), error=True)
 
 # ---- the command line ----
-def exit_code(f):
-    "Run the command line `f`; its exit status (argparse exits 2 with a usage message on a bad command line)."
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        try: return f()
-        except SystemExit as e: return e.code
+# What pip writes for the console script `scratchnet-bench = scratchnet.bench:bench_cli` (settings.ini), run as a script:
+# `call_parse` then parses sys.argv, exactly as the installed command does.
+CONSOLE_SCRIPT = "import sys\nfrom scratchnet.bench import bench_cli\nif __name__ == '__main__':\n    sys.exit(bench_cli())\n"
 
-@pytest.mark.parametrize('argv', [['--only', 'gpu'], ['--only', ''], ['--only', ','], ['--bogus'], ['--json'], ['extra']], ids=str)
-def test_main_bad_command_lines(argv): outcome(M, 'main', lambda: exit_code(lambda: bench.main(argv)), ref=lambda: 2, what=str(argv))
+def console(tmp_path, argv):
+    "Run the console script with `argv`; its exit status (argparse exits 2 with a usage message on a bad command line)."
+    script = tmp_path / 'scratchnet-bench'
+    script.write_text(CONSOLE_SCRIPT)
+    old = sys.argv
+    sys.argv = [str(script), *argv]
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            runpy.run_path(str(script), run_name='__main__')
+    except SystemExit as e: return e.code
+    finally: sys.argv = old
+    return 'the script did not exit'
 
-@pytest.mark.parametrize('argv', ['--quick', 5, {'quick': True}], ids=repr)
-def test_main_bad_argv(argv): outcome(M, 'main', lambda: bench.main(argv), error=True, what=repr(argv))
+@pytest.mark.parametrize('argv', [['--only', 'gpu'], ['--only', ''], ['--only', ','], ['--bogus'], ['--json'], ['extra'],
+                                  ['--nbdev-test']], ids=str)
+def test_console_bad_command_lines(tmp_path, argv):
+    outcome(M, 'bench_cli', lambda: console(tmp_path, argv), ref=lambda: 2, what=str(argv))
 
-def test_main_writes_json(tmp_path):
+def test_console_writes_json(tmp_path):
     p = tmp_path / 'b.json'
-    def run(): return exit_code(lambda: bench.main(['--quick', '--only=peak', '--no-progress', f'--json={p}'])), json.loads(p.read_text())
-    outcome(M, 'main', run, ok=lambda r: r[0] == 0 and r[1]['peak']['n'] == 1024 and r[1]['ladder'] == [] and r[1]['quick'] is True)
+    def run(): return console(tmp_path, ['--quick', '--only=peak', '--no_progress', f'--json={p}']), json.loads(p.read_text())
+    outcome(M, 'bench_cli', run, ok=lambda r: r[0] == 0 and r[1]['peak']['n'] == 1024 and r[1]['ladder'] == [] and r[1]['quick'] is True)
 
 @pytest.mark.parametrize('only', ['gpu', 5, ''], ids=repr)
 def test_bench_cli_bad(only): outcome(M, 'bench_cli', lambda: bench.bench_cli(only=only, no_progress=True), error=True, what=repr(only))
