@@ -345,7 +345,7 @@ def what_the_numbers_say(report):
         counts = {v: sum(x.get('verdict', _verdict(x['holds'])) == v for x in rows) for v in ('holds', 'MISSES', 'noise')}
         said = ', '.join(f"{'noise (its rounds fall on both sides of it, or disagree 10×)' if v == 'noise' else v} in {c}" for v, c in counts.items() if c)
         targets = sorted({x['target'] for x in rows})
-        target = f"the target ≤ {targets[0]:g}×" if len(targets) == 1 else f"the targets (≤ {targets[0]:g}× to ≤ {targets[-1]:g}×)"
+        target = f"the target ≤ {targets[0]:g}×" if len(targets) == 1 else f"the targets (≤ {targets[0]:g}× to ≤ {targets[-1]:g}×):"
         out.append(f"- {what[0].upper() + what[1:]}: ratios {min(ratios):.2f}–{max(ratios):.2f}× over {len(rows)} "
                    f"case{'s' if len(rows) > 1 else ''} (single rounds {min(x.get('low', x['ratio']) for x in rows):.2f}–"
                    f"{max(x.get('high', x['ratio']) for x in rows):.2f}×); {target} {said}.")

@@ -58,8 +58,11 @@ CONV_GOOD = {'plain': (rnd(2, 3, 7, 6), rnd(4, 3, 3, 2, k=1), rnd(4, k=2), 1, 0,
              'channels last': (rnd(2, 3, 7, 6).contiguous(memory_format=torch.channels_last), rnd(4, 3, 3, 3, k=1), rnd(4, k=2), (1, 2), (2, 0), 1),
              'batch 0': (rnd(0, 3, 5, 5), rnd(2, 3, 3, 3, k=1), None, 1, 0, 1), 'float64': (rnd(1, 2, 5, 5, dtype=torch.float64), rnd(3, 2, 2, 2, dtype=torch.float64, k=1), None, 1, 1, 1)}
 
+@pytest.mark.parametrize('way', [(1, 1), (10**9, 10**9)], ids=['view, tap by tap', 'gather, one scatter-add'])
 @pytest.mark.parametrize('case', CONV_GOOD, ids=str)
-def test_conv_equals_the_lesson_and_torch(case):
+def test_conv_equals_the_lesson_and_torch(case, way, monkeypatch):
+    "Both ways of fast.Conv2dFunction's unfold and fold (its thresholds pick one by size): the same values as torch and the lesson."
+    monkeypatch.setattr(fast, 'VIEW_MIN_CHANNELS', way[0]); monkeypatch.setattr(fast, 'TAPWISE_MIN_ROWS', way[1])
     x, w, b, s, p, d = CONV_GOOD[case]
     outcome(M, 'Conv2dFunction', lambda: fast.Conv2dFunction.apply(x, w, b, s, p, d), ref=lambda: F.conv2d(x, w, b, s, p, d), what=case)
     outcome(M, 'Conv2dFunction', lambda: fast.Conv2dFunction.apply(x, w, b, s, p, d), ref=lambda: PlainConv.apply(x, w, b, s, p, d), what=f'{case} vs lesson')
