@@ -82,7 +82,7 @@ def _cnn_step(model, x, y, lr=1e-3):
         for p in model.parameters(): p.sub_(p.grad, alpha=lr); p.grad = None
 
 def bench_conv_step(quick=False, device=None, bs=64, rounds=3):
-    """Seconds per CNN training step with the channels-last `fast.Conv2d` (ours) and with `F.conv2d` (reference), same net and weights,
+    """Seconds per CNN training step of `fast.simple_cnn` (ours, channels-last) and of `simple_cnn` on `F.conv2d` (reference), same weights,
     timed alternately for `rounds` rounds. Rows `dict(name, ours, reference, ratio, target, low, high)`: the best times,
     their ratio, and the lowest and highest per-round ratio, with `plain_ratio` for the lesson's `Conv2d`. `quick` uses shorter timing windows."""
     dev = torch.device(device) if device is not None else torch.empty(0).device
@@ -90,7 +90,7 @@ def bench_conv_step(quick=False, device=None, bs=64, rounds=3):
     for img in (8, 28):
         with torch.random.fork_rng(devices=[]):                                # leave the caller's random state alone
             torch.manual_seed(0)
-            ours = simple_cnn(img, conv=fast.Conv2d).to(dev)
+            ours = fast.simple_cnn(img).to(dev)
             x, y = torch.randn(bs, img * img).to(dev), torch.randint(0, 10, (bs,)).to(dev)
             ref, plain = simple_cnn(img, conv=Conv2dRef).to(dev), simple_cnn(img).to(dev)
         ref.load_state_dict(ours.state_dict()); plain.load_state_dict(ours.state_dict())

@@ -88,3 +88,19 @@ def test_model_equals_the_lesson(n):
 @pytest.mark.parametrize('case, args', [('w 1-D', (rnd(3), rnd(3), rnd(3, 1), rnd(1))), ('b wrong', (rnd(4, 3), rnd(2), rnd(3, 1), rnd(1))),
                                         ('w list', ([[1.]], rnd(1), rnd(1, 1), rnd(1)))], ids=str)
 def test_model_bad(case, args): outcome(M, 'Model', lambda: fast.Model(*args), error=True, what=case)
+
+@pytest.mark.parametrize('img', [1, 2, 3, 8, 28])
+def test_simple_cnn_equals_the_lesson(img):
+    "fast.simple_cnn (channels-last, the last convolution channels-first) gives the logits and gradients of the lesson's net on F.conv2d."
+    from scratchnet.conv import simple_cnn, Conv2dRef
+    def run(make):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0); net = make().double()             # in float64, so that the sums agree to the harness tolerance
+        x = rnd(2, img * img, dtype=torch.float64, k=1).requires_grad_()
+        out = net(x); out.backward(rnd(*out.shape, dtype=torch.float64, k=2))
+        return [out.detach(), x.grad] + [p.grad for p in net.parameters()]
+    outcome(M, 'simple_cnn', lambda: run(lambda: fast.simple_cnn(img)), ref=lambda: run(lambda: simple_cnn(img, conv=Conv2dRef)), what=str(img))
+
+@pytest.mark.parametrize('what,kw', [('img 0', dict(img_size=0)), ('img 2.5', dict(img_size=2.5)), ('img None', dict(img_size=None)),
+                                     ('n_out 0', dict(n_out=0)), ('two widths', dict(widths=(16, 32))), ('width 0', dict(widths=(16, 0, 64)))])
+def test_simple_cnn_bad(what, kw): outcome(M, 'simple_cnn', lambda: fast.simple_cnn(**kw), error=True, what=what)
