@@ -82,7 +82,7 @@ def _cnn_step(model, x, y, lr=1e-3):
         for p in model.parameters(): p.sub_(p.grad, alpha=lr); p.grad = None
 
 def bench_conv_step(quick=False, device=None, bs=64, rounds=3):
-    """Seconds per CNN training step of `fast.simple_cnn` (ours, channels-last) and of `simple_cnn` on `F.conv2d` (reference), same weights,
+    """Seconds per CNN training step of `fast.simple_cnn` (ours) and of `simple_cnn` on `F.conv2d` (reference), same weights,
     timed alternately for `rounds` rounds. Rows `dict(name, ours, reference, ratio, target, low, high)`: the best times,
     their ratio, and the lowest and highest per-round ratio, with `plain_ratio` for the lesson's `Conv2d`. `quick` uses shorter timing windows."""
     dev = torch.device(device) if device is not None else torch.empty(0).device
@@ -190,7 +190,7 @@ def ladder_rows(quick=False):
 COMPARISONS = {  # key: (row, what is compared, module, function); each function's target is TARGETS[key]
     'einsum': (3, 'planned einsum (fast.einsum) vs torch.einsum', 'scratchnet.bench', 'bench_einsum'),
     'train': (4, 'one training step: hand-written fast.Model vs autograd nn.Module', 'scratchnet.bench', 'bench_train_step'),
-    'conv': (5, 'one CNN training step: channels-last fast.Conv2d vs F.conv2d', 'scratchnet.bench', 'bench_conv_step'),
+    'conv': (5, 'one CNN training step: fast.simple_cnn (channels-last fast.Conv2d) vs F.conv2d', 'scratchnet.bench', 'bench_conv_step'),
     'numpy': (6, 'one MLP training step: NumPy port vs torch', 'scratchnet.bench', 'bench_numpy_step'),
 }
 

@@ -148,14 +148,15 @@ class Conv2dFunction(Function):
         return gx, gw, gb, None, None, None, None
 
 class Conv2d(lesson_conv.Conv2d):
-    """The lesson's `Conv2d` layer, computed by the channels-last `Conv2dFunction` above. Its output stays channels-last,
+    """The lesson's `Conv2d` layer, computed by the channels-last `Conv2dFunction` above. Its output is channels-last,
     unless the attribute `channels_last` is set to False (as `simple_cnn` below does for the last convolution)."""
     channels_last = True
     def forward(self, x): return Conv2dFunction.apply(x, self.weight, self.bias, self.stride, self.padding, 1, self.channels_last)
+    def extra_repr(self): return super().extra_repr() + ('' if self.channels_last else ', channels_last=False')
 
 # %% ../nbs/96_fast.ipynb #ee353703
 def simple_cnn(img_size=8, n_out=10, widths=(16, 32, 64)):
-    "The lesson's `simple_cnn` on the fast `Conv2d`, except that the last convolution gives `Flatten` its output channels-first."
+    "The lesson's `simple_cnn` on the fast `Conv2d`, except that the last convolution hands its output to the last ReLU and `Flatten` channels-first."
     net = lesson_conv.simple_cnn(img_size, n_out, widths, conv=Conv2d)
     [m for m in net if isinstance(m, Conv2d)][-1].channels_last = False
     return net
