@@ -225,6 +225,14 @@ def test_patching_autograd_does_not_buy_q38(monkeypatch):
 
 # ---- Stop (SIGINT) during check -------------------------------------------------------------------------------------
 
+@pytest.fixture
+def stop_button():
+    """Stop reaches a kernel as SIGINT with Python's own handler. A test run started in the background (`cmd &`) inherits
+    SIGINT ignored, where no Stop can arrive, so these tests install that handler for their duration whatever started them."""
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, outer)
+
 def _press_stop_when(ready):
     "Press Stop (SIGINT to this process) once `ready()` is true: the answer's processes have all started."
     def press():
@@ -234,7 +242,7 @@ def _press_stop_when(ready):
     threading.Thread(target=press, daemon=True).start()
 
 @needs_proc
-def test_stop_during_check_leaves_nothing(pids, monkeypatch):
+def test_stop_during_check_leaves_nothing(pids, monkeypatch, stop_button):
     global FOLDER
     FOLDER = str(pids)
     monkeypatch.setattr(sandbox, 'START_METHOD', 'fork')
@@ -254,7 +262,7 @@ def loops_and_notes(x):
     while True: pass
 
 @needs_proc
-def test_stop_right_after_the_child_starts(pids, monkeypatch):
+def test_stop_right_after_the_child_starts(pids, monkeypatch, stop_button):
     "The worst moment: SIGINT arrives as soon as the child process exists, before anything else is recorded."
     global FOLDER
     FOLDER = str(pids)
