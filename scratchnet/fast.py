@@ -161,7 +161,6 @@ def simple_cnn(img_size=8, n_out=10, widths=(16, 32, 64)):
     [m for m in net if isinstance(m, Conv2d)][-1].channels_last = False
     return net
 
-
 # %% ../nbs/96_fast.ipynb #06015a41
 class Lin(layers.Lin):
     "The lesson's `Lin`, with the weight gradient computed as `(out.g.t() @ inp).t()`, the product autograd computes for `nn.Linear`."
