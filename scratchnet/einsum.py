@@ -200,7 +200,7 @@ def matmul_numba(a, b):
         raise TypeError(f"matmul_numba: numba has no 16-bit floats, got {a.dtype} and {b.dtype}; use .float()")
     if a.is_meta or b.is_meta: raise ValueError("matmul_numba: a meta tensor holds no numbers for numba to multiply")
     if torch.is_grad_enabled() and (a.requires_grad or b.requires_grad):     # the result could not carry gradients
-        raise ValueError("matmul_numba: numba multiplies NumPy copies, outside autograd; pass .detach()ed tensors, or use matmul_einsum")
+        raise ValueError("matmul_numba: numba works on plain NumPy arrays, outside autograd; pass .detach()ed tensors, or use matmul_einsum")
     c = new_result(a, b, 'matmul_numba')
     cn = c.numpy(force=True)                            # numba works on host arrays: copy there if needed
     _numba_loops()(a.to(c.dtype).contiguous().numpy(force=True), b.to(c.dtype).contiguous().numpy(force=True), cn)

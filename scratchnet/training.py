@@ -25,7 +25,7 @@ def logsumexp(x):
     return m.squeeze(1) + (x - m).exp().sum(1).log()
 
 def log_softmax(x):
-    "Row-wise log of the softmax of `(n, c)` logits: `x - logsumexp(x)`, finite for any finite logits."
+    "Row-wise log of the softmax of `(n, c)` logits: `x - logsumexp(x)[:, None]`, computed after subtracting each row's max, so finite for any finite logits."
     check_shapes('log_softmax', x=(x, 'n c', 'float'), min_size={'c': 1})
     z = x - x.max(dim=1, keepdim=True).values   # the same shift, done once: each row's largest entry is now 0
     return z - z.exp().sum(1, keepdim=True).log()

@@ -15,7 +15,7 @@ def test_matmul_numba():          # numba has no float16: that case must be a cl
     sweep_matmul('einsum', matmul_numba, [(w, a, b, 'error' if e == 'half' else e) for w, a, b, e in MATMUL_CASES])
 
 @pytest.mark.skipif(not HAS_NUMBA, reason='numba is optional')
-def test_matmul_numba_outside_autograd():          # numba multiplies NumPy copies: inputs that want gradients, and meta tensors, are refused
+def test_matmul_numba_outside_autograd():          # numba works on plain NumPy arrays, outside autograd: inputs that want gradients, and meta tensors, are refused
     a, b = _t(2, 3).requires_grad_(), _t(3, 4, seed=1)
     outcome('einsum', 'matmul_numba', lambda: matmul_numba(a, b), error=True, what='a requires grad')
     outcome('einsum', 'matmul_numba', lambda: matmul_numba(a.detach().to('meta'), b.to('meta')), error=True, what='meta')
