@@ -54,7 +54,7 @@ def check_shapes(fn, kind=None, *, float=False, same_dtype=False, same_device=Tr
             if d == '_': continue
             want = int(d) if d.isdigit() else sizes.setdefault(d, s)
             if s != want:
-                raise ValueError(f"{fn}: sizes disagree: {name} must be {pattern!r} with {d} = {want}, got {shown}")
+                raise ValueError(f"{fn}: sizes disagree: {name} must be {pattern!r}" + ('' if d.isdigit() else f" with {d} = {want}") + f", got {shown}")
         if holds and _dtype_kind(v.dtype) not in HOLDS[holds[0]][0]:
             raise TypeError(f"{fn}: {name} must hold {HOLDS[holds[0]][1]}, got {v.dtype}")
     _check_rules(fn, {k: v for k, (v, *_) in named.items()}, sizes, shown, float, same_dtype, same_device, same_shape, no_bool,

@@ -16,6 +16,7 @@ except ImportError:                                        # fastcore 2 reads th
     from typing import Annotated
     def Param(help, type, **kw): return Annotated[type, dict(help=help, **kw)]
 from .checks import check_type, check_int, check_number, check_choice
+from .sandbox import _fingerprint, _changed
 
 # %% ../nbs/93_practice.ipynb #c23a31b1
 _EXERCISE = re.compile(r'^#\s*\|\s*exercise\s+([A-Za-z_]\w*)((?:\s+[A-Za-z_]\w*)*)\s*$')
@@ -282,7 +283,7 @@ class exercise:
     """`with exercise(name, fallback):` around an exercise's tests. No exception: ✓ solved. `NotImplementedError` (the stub):
     unsolved. Anything else: what went wrong, clipped. If not solved and `fallback` names the reference (`'scratchnet.init.relu'`),
     the caller's `name` (or `ns[name]`) is rebound to it with a note, so later cells still run. The exception is swallowed unless `strict`
-    (nbgrader needs it). The verdict is shown right away and kept for `exercise_summary`."""
+    (then it goes on, after the report). The verdict is shown right away and kept for `exercise_summary`."""
     def __init__(self, name, fallback=None, strict=False, ns=None):
         check_type('exercise', str, name=name)
         if fallback is not None: check_type('exercise', str, fallback=fallback)
@@ -459,42 +460,6 @@ def _free_names(src):
         elif isinstance(n, ast.ExceptHandler) and n.name: bound.add(n.name)
     return sorted(loaded - bound - set(dir(builtins)))
 
-_GUARDED = ('builtins', 'sys', 'torch', 'numpy', 'fastcore', 'scratchnet', 'math', 'cmath', 'operator', 'functools', 'itertools',
-            'collections', 'numbers', 'json', 'linecache', 'ast', 're', 'types', 'copy', 'typing', 'abc', 'contextlib', 'inspect',
-            'traceback', 'IPython')    # the modules that the tests and the verdict use (a plot or a warning filter is no matter)
-_VOLATILE = {'sys': {'stdout', 'stderr', 'stdin', 'displayhook', 'excepthook', 'last_type', 'last_value', 'last_traceback',
-                     'last_exc', 'ps1', 'ps2', 'ps3'}, 'builtins': {'_'}}
-
-def _fingerprint(skip=()):
-    """Every loaded module of the packages in `_GUARDED` (by name), every attribute of each, and every attribute of the
-    classes they define: the objects
-    themselves (kept alive, so that `is` compares them), apart from the few that Python and IPython rebind as they run.
-    Modules in `skip` (the notebook's own namespace) are left out."""
-    import warnings
-    fp = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        for mname, mod in list(sys.modules.items()):
-            if mod is None or mname.split('.')[0] not in _GUARDED or any(mod is s for s in skip): continue
-            fp['module', mname] = mod
-            d = getattr(mod, '__dict__', None)
-            if not isinstance(d, dict): continue
-            volatile = _VOLATILE.get(mname, ())
-            for k, v in list(d.items()):
-                if k in volatile: continue
-                fp['attr', mname, k] = v
-                if isinstance(v, type) and getattr(v, '__module__', None) == mname:
-                    fp['class', f"{mname}.{k}"] = v
-                    for a, w in list(vars(v).items()): fp['attr', f"{mname}.{k}", a] = w
-    return fp
-
-def _changed(before, after):
-    "What differs between two fingerprints: a module or attribute rebound or deleted, or an attribute added to a class."
-    def name(k): return f"sys.modules[{k[1]!r}]" if k[0] == 'module' else '.'.join(k[1:])
-    diff = [name(k) for k, v in before.items() if k[0] != 'class' and (k not in after or after[k] is not v)]
-    diff += [name(k) for k in after if k not in before and k[0] == 'attr' and ('class', k[1]) in before]
-    return diff
-
 def _grade_job(job):
     "Run the notebook's cells, then the exercise's tests, in this (fresh) process; return `(status, message)`."
     import builtins
@@ -520,9 +485,9 @@ def _grade_job(job):
             if refs.get(n) is not None: _fall_back(ns, n, refs[n])
             continue
         shell.run_cell(src, store_history=False, silent=True)
-    # the tests, in a namespace of their own: only the names they read from the notebook (the exercise) come from it
+    # the tests, in a namespace of their own: the exercise is the one name that comes from the notebook (they import the rest)
     check_ns = {'__builtins__': builtins, '_scratchnet_exercise': exercise}
-    check_ns.update({k: ns[k] for k in _free_names(test) if k in ns})
+    if name in ns: check_ns[name] = ns[name]
     fname = f"<grade {name}>"
     code = f"with _scratchnet_exercise({name!r}, ns={{}}):\n    def _test():\n{_indent(test, 8)}\n    _test()\n"
     linecache.cache[fname] = (len(code), None, code.splitlines(keepends=True), fname)

@@ -161,10 +161,12 @@ def grade_shape(q, answer):
     return f"Correct: {q['right']}. {q['ok']}"
 
 def _tensor_literal(s):
-    "The value of `tensor([...])`, `torch.tensor([...])` or a plain list of numbers; ValueError for anything else."
+    """The value of `tensor([...])`, `torch.tensor([...])` or a plain list of numbers; ValueError for anything else. A
+    `dtype=torch.int8` keyword, as PyTorch prints it, is read as a name of a dtype and then ignored (values are compared)."""
     node = ast.parse(s, mode='eval').body
     if isinstance(node, ast.Call):
-        if ast.unparse(node.func) not in ('tensor', 'torch.tensor') or len(node.args) != 1 or node.keywords: raise ValueError
+        dtypes = [isinstance(getattr(torch, ast.unparse(k.value).removeprefix('torch.'), None), torch.dtype) for k in node.keywords if k.arg == 'dtype']
+        if ast.unparse(node.func) not in ('tensor', 'torch.tensor') or len(node.args) != 1 or dtypes != [True] * len(node.keywords) or len(dtypes) > 1: raise ValueError
         node = node.args[0]
     v = ast.literal_eval(node)
     if not isinstance(v, (list, tuple)) or 'True' in s or 'False' in s: raise ValueError
@@ -253,6 +255,7 @@ def _sandboxed(answer, probe, *args, timeout):
     if out.kind == 'exited': raise _Fail(f"your answer {out.message}: it must return a value, not end the process")
     if out.kind == 'raised': raise _Fail(f"your answer raised {out.message}")
     if out.kind == 'interrupted': raise _NotGraded("the check was stopped before your answer finished; it was not graded")
+    if out.kind == 'tampered': raise _Fail(f"your answer {out.message}: a check cannot trust what it measures next to such an answer, so it cannot pass")
     raise _Fail(f"your answer could not be checked: {out.message}")
 
 def _calls(answer, sig, cases, timeout, pure=True):

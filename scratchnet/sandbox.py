@@ -32,9 +32,53 @@ def clip(s, n=300):
 MAX_TIMEOUT = 600.   # seconds: a check that needs longer has a bug of its own
 
 def check_timeout(fn, timeout):
-    "Raise `TypeError` unless `timeout` is a number of seconds, `ValueError` unless it is above 0 and at most `MAX_TIMEOUT`."
-    check_number(fn, lo=0, hi=MAX_TIMEOUT, timeout=timeout)
+    """`timeout` as a plain number of seconds (a NumPy number or a `Fraction` will do); `TypeError` unless it is a number,
+    `ValueError` unless it is above 0 and at most `MAX_TIMEOUT`."""
+    timeout = check_number(fn, lo=0, hi=MAX_TIMEOUT, timeout=timeout)
     if timeout == 0: raise ValueError(f"{fn}: timeout must be more than 0 seconds, got 0")
+    return timeout
+
+# %% ../nbs/91_sandbox.ipynb #7326f6ae
+_GUARDED = ('builtins', 'sys', 'os', 'io', 'struct', 'pickle', 'multiprocessing', 'torch', 'numpy', 'fastcore', 'scratchnet', 'math',
+            'cmath', 'operator', 'functools', 'itertools', 'collections', 'numbers', 'json', 'linecache', 'ast', 're', 'types', 'copy',
+            'typing', 'abc', 'contextlib', 'inspect', 'traceback', 'IPython')   # what the checks and the verdict use (a plot is no matter)
+_VOLATILE = {'sys': {'stdout', 'stderr', 'stdin', 'displayhook', 'excepthook', 'last_type', 'last_value', 'last_traceback',
+                     'last_exc', 'ps1', 'ps2', 'ps3'}, 'builtins': {'_'},
+             'torch': {'Storage'}}     # torch.set_default_dtype rebinds it: a change of state, which stays in the child
+
+def _fingerprint(skip=()):
+    """Every loaded module of the packages in `_GUARDED` (by name), every attribute of each, and every attribute of the
+    classes they define: the objects themselves (kept alive, so that `is` compares them), apart from the few that Python
+    and IPython rebind as they run; for the course's own functions and methods, their code too. Modules in `skip` are left out."""
+    fp = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        for mname, mod in list(sys.modules.items()):
+            if mod is None or mname.split('.')[0] not in _GUARDED or any(mod is s for s in skip): continue
+            fp['module', mname] = mod
+            d = getattr(mod, '__dict__', None)
+            if not isinstance(d, dict): continue
+            volatile, ours = _VOLATILE.get(mname, ()), mname.split('.')[0] == 'scratchnet'
+            for k, v in list(d.items()):
+                if k in volatile: continue
+                fp['attr', mname, k] = v
+                if ours and isinstance(v, types.FunctionType): fp['code', mname, k] = v.__code__
+                if isinstance(v, type) and getattr(v, '__module__', None) == mname:
+                    fp['class', f"{mname}.{k}"] = v
+                    for a, w in list(vars(v).items()):
+                        fp['attr', f"{mname}.{k}", a] = w
+                        if ours and isinstance(w, types.FunctionType): fp['code', f"{mname}.{k}", a] = w.__code__
+    return fp
+
+def _changed(before, after):
+    """What differs between two fingerprints: a module or attribute rebound or deleted (unless it was None or a bool), a
+    function of the course given new code, or an attribute added to a class."""
+    def name(k): return f"sys.modules[{k[1]!r}]" if k[0] == 'module' else '.'.join(k[1:]) + (' (its code)' if k[0] == 'code' else '')
+    diff = [name(k) for k, v in before.items() if k[0] != 'class' and (k not in after or after[k] is not v)
+            and not (v is None or type(v) is bool)                   # a flag, or a cache filled on first use (torch has a few)
+            and (k[0] != 'code' or after.get(('attr', *k[1:])) is before.get(('attr', *k[1:])))]   # new code of the same function
+    diff += [name(k) for k in after if k not in before and k[0] == 'attr' and ('class', k[1]) in before]
+    return diff
 
 # %% ../nbs/91_sandbox.ipynb #e5f8edb6
 START_LIMIT = 60.     # seconds a new process may take to start (spawn imports torch): the answer is not charged for it
@@ -62,12 +106,26 @@ def _child(job, conn, inherited):
         answer, probe, args = job if inherited else pickle.loads(job)    # spawn: imports the probe's module,
         ns = None if inherited else _imports(answer)                      # and the modules the answer uses: still starting
     except BaseException as e: failed = e
+    # What the verdict needs after the answer has run is held in local names, out of its reach: the fingerprint of the
+    # checker's tools, the functions that take and compare it, and a plain write of a short message to the pipe.
+    fingerprint, changed, end, frames = _fingerprint, _changed, os._exit, sys._current_frames
+    write, pack, fd = os.write, struct.pack, conn.fileno()
+    send = (lambda b: write(fd, pack('!i', len(b)) + b)) if os.name == 'posix' else conn.send_bytes   # Windows: a pipe handle
+    own = lambda: (fingerprint.__code__, changed.__code__, fingerprint.__defaults__)
+    mine, before, threads = own(), fingerprint(), len(frames())     # all taken before any code of the answer runs
     conn.send_bytes(b'ready')                                         # the answer's clock starts now
     try:
         if failed is not None: raise failed
         if not inherited: answer = rebuild(answer, ns)                 # the answer's own definitions run: on its clock
         reply = {'kind': 'ok', 'value': probe(answer, *args)}
     except BaseException as e: reply = {'kind': 'raised', 'message': describe_error(e)}
+    send(b'done')                                                     # and stops: the comparison below is not charged to it
+    try:
+        diff = ['the code of the sandbox'] if any(a is not b for a, b in zip(own(), mine)) else changed(before, fingerprint())
+        why = ('left a thread running' if len(frames()) > threads else      # it could still change anything
+               f"changed {', '.join(diff[:3])}{f' and {len(diff) - 3} more' if len(diff) > 3 else ''}" if diff else '')
+    except BaseException: why = 'broke the comparison of the tools'
+    if why: send(b'T' + why.encode('utf-8', 'replace')[:2000]); end(0)   # as text, with none of the tools it may have changed
     buf = io.BytesIO()
     try: torch.save(reply, buf)
     except BaseException as e:
@@ -251,7 +309,9 @@ def _reply(p, recv, timeout, stopped):
     "Wait for the child's 'ready', then for its reply: the reply's bytes, an `Outcome` that says why there are none, or None on Stop."
     ended = lambda: p.exitcode is not None
     msg, why = _receive(recv, time.monotonic() + START_LIMIT, 16, stopped, ended)
-    if msg == b'ready': msg, why = _receive(recv, time.monotonic() + timeout, MAX_BYTES, stopped, ended)
+    if msg == b'ready':
+        msg, why = _receive(recv, time.monotonic() + timeout, MAX_BYTES, stopped, ended)
+        if msg == b'done': msg, why = _receive(recv, time.monotonic() + START_LIMIT, MAX_BYTES, stopped, ended)   # the tools are compared
     elif why != 'interrupted':
         late = f"did not start within {START_LIMIT:.0f} s" if why == 'timeout' else f"ended before it started (exit code {_exit_code(p)})"
         return Outcome(False, kind='no-start', message=f"the sandbox process {late}")
@@ -268,7 +328,7 @@ def run_isolated(answer, probe, *args, timeout=3.0, start_method=None):
     """Run `probe(answer, *args)` in a child process, killed after `timeout` seconds; return an `Outcome`.
     `probe` is a module-level function. Its value must be plain data (tensors, numbers, text, lists, tuples, dicts).
     When it returns, the child and (on Linux) every process it started have been killed; Stop pressed meanwhile ends it with an `interrupted` outcome."""
-    check_timeout('run_isolated', timeout)
+    timeout = check_timeout('run_isolated', timeout)
     method = start_method or START_METHOD
     check_choice('run_isolated', 'start_method', method, tuple(m for m in ('fork', 'spawn') if m in mp.get_all_start_methods()))
     if not callable(probe): raise TypeError(f"run_isolated: probe must be a function, got {type_name(probe)}")
@@ -291,6 +351,7 @@ def run_isolated(answer, probe, *args, timeout=3.0, start_method=None):
             send.close(); recv.close()
     if got is None: return Outcome(False, kind='interrupted', message="stopped before it finished")   # Stop: a result, not an exception
     if type(got) is not bytes: return got
+    if got[:1] == b'T': return Outcome(False, kind='tampered', message=got[1:].decode('utf-8', 'replace'))
     try: reply = torch.load(io.BytesIO(got), weights_only=True)
     except Exception as e: return Outcome(False, kind='unreadable', message=f"the result could not be read: {clip(e, 100)}")
     if type(reply) is not dict or reply.get('kind') not in ('ok', 'raised', 'unreadable'):

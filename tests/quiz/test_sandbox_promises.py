@@ -220,7 +220,7 @@ def test_patching_autograd_does_not_buy_q38(monkeypatch):
     grad, gradcheck = torch.autograd.grad, torch.autograd.gradcheck
     r = check(38, PatchesAutograd)
     assert (torch.autograd.grad, torch.autograd.gradcheck) == (grad, gradcheck)        # patched in the child only
-    assert not r.passed and r.graded and 'PatchesAutograd.backward returns' in r.message, r
+    assert not r.passed and r.graded and 'changed torch.autograd.gradcheck, torch.autograd.grad' in r.message, r   # the fingerprint
     assert check(38, NewStyle).passed
 
 # ---- Stop (SIGINT) during check -------------------------------------------------------------------------------------
