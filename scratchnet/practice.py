@@ -16,7 +16,7 @@ except ImportError:                                        # fastcore 2 reads th
     from typing import Annotated
     def Param(help, type, **kw): return Annotated[type, dict(help=help, **kw)]
 from .checks import check_type, check_int, check_number, check_choice
-from .sandbox import _fingerprint, _changed
+from .sandbox import _fingerprint, _changed, _tools_held
 
 # %% ../nbs/93_practice.ipynb #c23a31b1
 _EXERCISE = re.compile(r'^#\s*\|\s*exercise\s+([A-Za-z_]\w*)((?:\s+[A-Za-z_]\w*)*)\s*$')
@@ -475,7 +475,7 @@ def _grade_job(job):
         try: refs[n] = _resolve(fb) if fb else None
         except (ImportError, AttributeError, ValueError): refs[n] = None
     skip = (shell.user_module, sys.modules.get('__main__'))
-    before = _fingerprint(skip)
+    tampered = _tools_held(skip, threads=False)      # a progress bar may leave its thread: only tools and modes count here
     ns = shell.user_ns
     for src in job['cells']:
         if not isinstance(src, str): continue
@@ -493,10 +493,8 @@ def _grade_job(job):
     linecache.cache[fname] = (len(code), None, code.splitlines(keepends=True), fname)
     exec(compile(code, fname, 'exec'), check_ns)
     res = _RESULTS.get(name)
-    changed = _changed(before, _fingerprint(skip))
-    if changed:
-        return 'error', (f"the notebook's code changed {', '.join(changed[:3])}{f' and {len(changed) - 3} more' if len(changed) > 3 else ''}, "
-                         f"which the tests rely on: no verdict can be trusted then (put it back, or leave it alone)")
+    if why := tampered():
+        return 'error', f"the notebook's code {why[0]}, which the tests rely on: no verdict can be trusted then (put it back, or leave it alone)"
     if not isinstance(res, ExerciseResult) or res.name != name: return 'error', "the tests gave no verdict"
     return res.status, res.message
 

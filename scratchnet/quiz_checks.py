@@ -490,7 +490,7 @@ def _check_linear(Linear, timeout):
                         f"weight of shape (n_out, n_in) = {(n_out, n_in)} and bias of shape ({n_out},)")
         if not W.any(): raise _Fail(f"{name}: the weight is all zeros; initialise it randomly (e.g. Kaiming)")
         what = f"{name}(x) with x of shape {tuple(x.shape)}"
-        x = x.to(W.dtype)
+        x, go = x.to(W.dtype), go.to(W.dtype)                          # float64 parameters: checked in float64
         _same_tensor(c['y'], x @ W.t() + b, what)
         if not c['requires_grad']: raise _Fail(f"{what}: the output does not depend on the parameters (no gradient can flow)")
         grads = [c['grads'][i] for i in order]

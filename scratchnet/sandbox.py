@@ -39,46 +39,77 @@ def check_timeout(fn, timeout):
     return timeout
 
 # %% ../nbs/91_sandbox.ipynb #7326f6ae
-_GUARDED = ('builtins', 'sys', 'os', 'io', 'struct', 'pickle', 'multiprocessing', 'torch', 'numpy', 'fastcore', 'scratchnet', 'math',
-            'cmath', 'operator', 'functools', 'itertools', 'collections', 'numbers', 'json', 'linecache', 'ast', 're', 'types', 'copy',
-            'typing', 'abc', 'contextlib', 'inspect', 'traceback', 'IPython')   # what the checks and the verdict use (a plot is no matter)
-_VOLATILE = {'sys': {'stdout', 'stderr', 'stdin', 'displayhook', 'excepthook', 'last_type', 'last_value', 'last_traceback',
-                     'last_exc', 'ps1', 'ps2', 'ps3'}, 'builtins': {'_'},
-             'torch': {'Storage'}}     # torch.set_default_dtype rebinds it: a change of state, which stays in the child
+_GUARDED = ('builtins', 'sys', 'os', 'io', 'struct', 'pickle', 'copyreg', 'zipfile', 'weakref', 'multiprocessing', 'torch', 'numpy',
+            'fastcore', 'scratchnet', 'math', 'cmath', 'operator', 'functools', 'itertools', 'collections', 'numbers', 'json',
+            'linecache', 'ast', 're', 'types', 'copy', 'typing', 'abc', 'contextlib', 'inspect', 'traceback', 'IPython')
+_TORCH = ('torch.autograd', 'torch.nn', 'torch.testing', 'torch.functional', 'torch.linalg', 'torch.special', 'torch.fft',
+          'torch.func', 'torch.overrides', 'torch.serialization', 'torch.storage')   # the parts of PyTorch a check uses; the rest
+          # (torch.optim, torch.distributed, torch._dynamo, ...) rebinds its own attributes on first use, and no check calls it
+_VOLATILE = types.MappingProxyType({      # read-only: rebound by Python and IPython as they run, or by torch itself
+    'sys': frozenset({'stdout', 'stderr', 'stdin', 'displayhook', 'excepthook', 'last_type', 'last_value', 'last_traceback',
+                      'last_exc', 'ps1', 'ps2', 'ps3'}), 'builtins': frozenset({'_'}), 'torch': frozenset({'Storage', 'manual_seed'})})   # the first use of torch.func (dynamo) rewraps manual_seed
 
-def _fingerprint(skip=()):
-    """Every loaded module of the packages in `_GUARDED` (by name), every attribute of each, and every attribute of the
-    classes they define: the objects themselves (kept alive, so that `is` compares them), apart from the few that Python
-    and IPython rebind as they run; for the course's own functions and methods, their code too. Modules in `skip` are left out."""
+def _guarded(mname, guarded=_GUARDED, torch_parts=_TORCH):
+    "Whether the module named `mname` is one that `_fingerprint` covers."
+    top = mname.split('.')[0]
+    if top != 'torch': return top in guarded
+    return mname == 'torch' or any(mname == p or mname.startswith(p + '.') for p in torch_parts) and '._' not in mname
+
+def _fingerprint(skip=(), *, _modules=sys.modules, _list=list, _vars=vars, _type=type, _issub=issubclass, _any=any,
+                 _function=types.FunctionType, _dict=dict, _guarded=_guarded, _volatile=_VOLATILE):
+    """Every loaded module that `_guarded` names, every attribute of each, and every attribute of the classes they define:
+    the objects themselves (kept alive, so that `is` compares them), apart from the few that Python and IPython rebind as
+    they run; for the course's own functions and methods, their code too. Modules in `skip` are left out. It reads
+    dictionaries only, and calls nothing that can be rebound after it was defined (the builtins it needs are held in its
+    default arguments), so an answer cannot run code of its own in the middle of it."""
     fp = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        for mname, mod in list(sys.modules.items()):
-            if mod is None or mname.split('.')[0] not in _GUARDED or any(mod is s for s in skip): continue
-            fp['module', mname] = mod
-            d = getattr(mod, '__dict__', None)
-            if not isinstance(d, dict): continue
-            volatile, ours = _VOLATILE.get(mname, ()), mname.split('.')[0] == 'scratchnet'
-            for k, v in list(d.items()):
-                if k in volatile: continue
-                fp['attr', mname, k] = v
-                if ours and isinstance(v, types.FunctionType): fp['code', mname, k] = v.__code__
-                if isinstance(v, type) and getattr(v, '__module__', None) == mname:
-                    fp['class', f"{mname}.{k}"] = v
-                    for a, w in list(vars(v).items()):
-                        fp['attr', f"{mname}.{k}", a] = w
-                        if ours and isinstance(w, types.FunctionType): fp['code', f"{mname}.{k}", a] = w.__code__
+    for mname, mod in _list(_modules.items()):
+        if mod is None or not _guarded(mname) or _any(mod is s for s in skip): continue
+        fp['module', mname] = mod
+        try: d = _vars(mod)
+        except TypeError: continue
+        if _type(d) is not _dict: continue
+        volatile, ours = _volatile.get(mname, ()), mname.split('.')[0] == 'scratchnet'
+        for k, v in _list(d.items()):
+            if k in volatile: continue
+            fp['attr', mname, k] = v
+            if ours and _type(v) is _function: fp['code', mname, k] = v.__code__
+            if _issub(_type(v), _type) and _vars(v).get('__module__') == mname:
+                fp['class', f"{mname}.{k}"] = v
+                for a, w in _list(_vars(v).items()):
+                    fp['attr', f"{mname}.{k}", a] = w
+                    if ours and _type(w) is _function: fp['code', f"{mname}.{k}", a] = w.__code__
     return fp
 
-def _changed(before, after):
+def _changed(before, after, *, _type=type, _bool=bool):
     """What differs between two fingerprints: a module or attribute rebound or deleted (unless it was None or a bool), a
-    function of the course given new code, or an attribute added to a class."""
+    function of the course given new code, or an attribute added to a class (but `__slotnames__`, which pickling adds)."""
     def name(k): return f"sys.modules[{k[1]!r}]" if k[0] == 'module' else '.'.join(k[1:]) + (' (its code)' if k[0] == 'code' else '')
     diff = [name(k) for k, v in before.items() if k[0] != 'class' and (k not in after or after[k] is not v)
-            and not (v is None or type(v) is bool)                   # a flag, or a cache filled on first use (torch has a few)
+            and not (v is None or _type(v) is _bool)                   # a flag, or a cache filled on first use (torch has a few)
             and (k[0] != 'code' or after.get(('attr', *k[1:])) is before.get(('attr', *k[1:])))]   # new code of the same function
-    diff += [name(k) for k in after if k not in before and k[0] == 'attr' and ('class', k[1]) in before]
+    diff += [name(k) for k in after if k not in before and k[0] == 'attr' and ('class', k[1]) in before and k[2] != '__slotnames__']
     return diff
+
+def _tools_held(skip=(), threads=True):
+    """Taken before an answer runs, in the process that will run it: a function that says, after it ran, what it changed
+    among the checker's tools (an empty list: nothing), or that it left a PyTorch mode or (when `threads`) a thread running.
+    Everything it uses is held in its own closure, out of the answer's reach."""
+    fingerprint, changed, frames, any_, zip_, len_, tuple_ = _fingerprint, _changed, sys._current_frames, any, zip, len, tuple
+    modes, guarded = torch._C._len_torch_function_stack, fingerprint.__kwdefaults__['_guarded']
+    own = lambda: tuple_((fingerprint.__code__, changed.__code__, guarded.__code__, *guarded.__defaults__,
+                          *fingerprint.__kwdefaults__.values(), *changed.__kwdefaults__.values()))
+    mine, count, before = own(), len_(frames()), fingerprint(skip)
+    def after():
+        try:
+            now = own()
+            if len_(now) != len_(mine) or any_(a is not b for a, b in zip_(now, mine)): return ['changed the code of the sandbox']
+            if threads and len_(frames()) > count: return ['left a thread running']
+            if modes(): return ['left a torch function mode on']
+            diff = changed(before, fingerprint(skip))
+            return [f"changed {', '.join(diff[:3])}{f' and {len_(diff) - 3} more' if len_(diff) > 3 else ''}"] if diff else []
+        except BaseException: return ['broke the comparison of the tools']
+    return after
 
 # %% ../nbs/91_sandbox.ipynb #e5f8edb6
 START_LIMIT = 60.     # seconds a new process may take to start (spawn imports torch): the answer is not charged for it
@@ -107,31 +138,28 @@ def _child(job, conn, inherited):
         ns = None if inherited else _imports(answer)                      # and the modules the answer uses: still starting
     except BaseException as e: failed = e
     # What the verdict needs after the answer has run is held in local names, out of its reach: the fingerprint of the
-    # checker's tools, the functions that take and compare it, and a plain write of a short message to the pipe.
-    fingerprint, changed, end, frames = _fingerprint, _changed, os._exit, sys._current_frames
-    write, pack, fd = os.write, struct.pack, conn.fileno()
-    send = (lambda b: write(fd, pack('!i', len(b)) + b)) if os.name == 'posix' else conn.send_bytes   # Windows: a pipe handle
-    own = lambda: (fingerprint.__code__, changed.__code__, fingerprint.__defaults__)
-    mine, before, threads = own(), fingerprint(), len(frames())     # all taken before any code of the answer runs
-    conn.send_bytes(b'ready')                                         # the answer's clock starts now
+    # checker's tools with what compares it (`_tools_held`), and a plain write of a short message to the pipe.
+    end, write, pack, len_, view = os._exit, os.write, struct.pack, len, memoryview
+    if os.name == 'posix':                                            # the pipe as a bare number: no open Connection for the
+        fd = os.dup(conn.fileno()); conn.close()                      # answer to find and write a reply of its own through
+        def send(b):
+            left = view(pack('!i', len_(b)) + b)
+            while left: left = left[write(fd, left):]
+    else: send = conn.send_bytes                                      # Windows: a pipe handle
+    tampered = _tools_held()                                          # taken before any code of the answer runs
+    send(b'ready')                                                    # the answer's clock starts now
     try:
         if failed is not None: raise failed
         if not inherited: answer = rebuild(answer, ns)                 # the answer's own definitions run: on its clock
         reply = {'kind': 'ok', 'value': probe(answer, *args)}
     except BaseException as e: reply = {'kind': 'raised', 'message': describe_error(e)}
     send(b'done')                                                     # and stops: the comparison below is not charged to it
-    try:
-        diff = ['the code of the sandbox'] if any(a is not b for a, b in zip(own(), mine)) else changed(before, fingerprint())
-        why = ('left a thread running' if len(frames()) > threads else      # it could still change anything
-               f"changed {', '.join(diff[:3])}{f' and {len(diff) - 3} more' if len(diff) > 3 else ''}" if diff else '')
-    except BaseException: why = 'broke the comparison of the tools'
-    if why: send(b'T' + why.encode('utf-8', 'replace')[:2000]); end(0)   # as text, with none of the tools it may have changed
+    if why := tampered(): send(b'T' + why[0].encode('utf-8', 'replace')[:2000]); end(0)   # as text, none of the tools it may have changed
     buf = io.BytesIO()
     try: torch.save(reply, buf)
     except BaseException as e:
         buf = io.BytesIO(); torch.save({'kind': 'unreadable', 'message': f"the result could not be sent back: {describe_error(e)}"}, buf)
-    conn.send_bytes(buf.getvalue())
-    os._exit(0)
+    send(buf.getvalue()); end(0)
 
 # %% ../nbs/91_sandbox.ipynb #f4a1c0df
 _LINUX = sys.platform.startswith('linux') and os.path.isdir('/proc/self')
@@ -363,8 +391,10 @@ def run_isolated(answer, probe, *args, timeout=3.0, start_method=None):
 def plain(v, depth=0):
     "`v` as plain data that can be sent back safely: tensors, numbers, text, lists and tuples; anything else as {'opaque': description}."
     if v is None or type(v) is bool: return v
-    if isinstance(v, torch.Tensor):
-        if v.layout == torch.strided and v.device.type != 'meta': return v.detach().cpu().clone().as_subclass(torch.Tensor)
+    if issubclass(type(v), torch.Tensor):                            # read with torch.Tensor's own methods, none of the tensor's
+        T = torch.Tensor
+        with torch._C.DisableTorchFunction():                          # nor of a subclass's or a mode's __torch_function__
+            if T.layout.__get__(v) == torch.strided and T.device.__get__(v).type != 'meta': return T.clone(T.cpu(T.detach(v))).as_subclass(T)
     elif isinstance(v, bool): return bool(v)
     elif isinstance(v, numbers.Integral): return int(v)
     elif isinstance(v, numbers.Real): return float(v)
